@@ -1,0 +1,45 @@
+# The two commands that matter: `make up` (run the stack on embedded defaults) and `make test` (everything).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: up test install system-deps lint typecheck unit integration bench clean
+
+up: install
+	$(BIN)/answer-ninja up
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -m "not integration" -q
+
+integration: install system-deps
+	$(BIN)/pytest -m integration -q
+
+# Everything, from nothing: system packages, the virtual environment, lint, types, the whole suite.
+test: system-deps install lint typecheck
+	$(BIN)/pytest -q
+
+bench: install system-deps
+	$(BIN)/python bench/foundation_bench.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from answer_ninja.cli import main
+
+main()

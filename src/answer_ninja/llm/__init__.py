@@ -1,0 +1,1 @@
+"""Reply generators: templates (default) and OpenAI-compatible / Azure OpenAI chat, with fallback."""

@@ -1,0 +1,1 @@
+"""Runbook automation: detect, diagnose, remediate, verify, escalate, notify, report."""

@@ -1,0 +1,1 @@
+"""Where the services run: the local supervisor or Kubernetes, behind one interface."""

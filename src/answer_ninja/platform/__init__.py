@@ -1,0 +1,1 @@
+"""Cross-cutting infrastructure: settings, logging, storage, cache and the service app factory."""

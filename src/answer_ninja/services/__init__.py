@@ -1,0 +1,1 @@
+"""One package per deployable service: a thin HTTP/WebSocket layer over the domain packages."""

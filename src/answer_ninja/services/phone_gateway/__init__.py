@@ -1,0 +1,1 @@
+"""phone-gateway: receives calls from the carriers and decides: transfer, reject or AI."""

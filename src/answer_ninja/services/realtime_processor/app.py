@@ -1,0 +1,26 @@
+"""realtime-processor (port 3002): carries the call's audio: VAD, speech-to-text, reply, text-to-speech, barge-in."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.settings import Settings
+
+SPEC = ServiceSpec(
+    name="realtime-processor",
+    port=3002,
+    description="Carries the call's audio: VAD, speech-to-text, reply, text-to-speech, barge-in.",
+    uses_database=True,
+    uses_cache=True,
+    calls=("conversation-engine",),
+    soft_calls=(),
+)
+
+
+def configure(app: FastAPI, ctx: ServiceContext) -> None:
+    """Add this service's routes. The platform endpoints come from the app factory."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(SPEC, settings=settings, configure=configure)

@@ -1,0 +1,1 @@
+"""user-management: Users, authentication, hosted numbers, whitelists and preferences."""

@@ -1,0 +1,26 @@
+"""user-management (port 3005): Users, authentication, hosted numbers, whitelists and preferences."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.settings import Settings
+
+SPEC = ServiceSpec(
+    name="user-management",
+    port=3005,
+    description="Users, authentication, hosted numbers, whitelists and preferences.",
+    uses_database=True,
+    uses_cache=True,
+    calls=(),
+    soft_calls=(),
+)
+
+
+def configure(app: FastAPI, ctx: ServiceContext) -> None:
+    """Add this service's routes. The platform endpoints come from the app factory."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(SPEC, settings=settings, configure=configure)

@@ -1,0 +1,103 @@
+"""``answer-ninja up``: migrate the embedded database, start every service, serve the control API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import httpx
+import uvicorn
+
+from answer_ninja.platform.db.migrate import upgrade
+from answer_ninja.platform.logging import get_logger
+from answer_ninja.platform.settings import Settings
+from answer_ninja.supervisor.control_api import create_control_app
+from answer_ninja.supervisor.supervisor import Supervisor
+
+log = get_logger(__name__)
+
+
+def local_secrets(settings: Settings) -> dict[str, str]:
+    """Secrets every local process must share (JWT, profile hashing), generated once and kept in data_dir.
+
+    Explicit environment values win; the generated ones never leave the machine.
+    """
+    path = settings.data_dir / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    for name in ("JWT_SECRET", "PROFILE_HASH_SECRET"):
+        stored.setdefault(name, secrets.token_urlsafe(32))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stored))
+    path.chmod(0o600)
+    env = {}
+    if settings.jwt_secret is None:
+        env["JWT_SECRET"] = stored["JWT_SECRET"]
+    if settings.profile_hash_secret is None:
+        env["PROFILE_HASH_SECRET"] = stored["PROFILE_HASH_SECRET"]
+    return env
+
+
+async def wait_until_ready(urls: dict[str, str], timeout: float) -> dict[str, bool]:
+    """Poll each service's /ready until all pass or ``timeout`` runs out; return who got ready."""
+    ready = dict.fromkeys(urls, False)
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        while not all(ready.values()) and time.monotonic() < deadline:
+            for name, url in urls.items():
+                if not ready[name]:
+                    with contextlib.suppress(httpx.HTTPError):
+                        ready[name] = (await client.get(url + "/ready")).status_code == 200
+            if not all(ready.values()):
+                await asyncio.sleep(0.1)
+    return ready
+
+
+class _ControlServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the stack stops services first, then this server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_stack(
+    settings: Settings,
+    *,
+    services: Iterable[str] | None = None,
+    on_ready: Callable[[Supervisor, dict[str, bool], float], None] | None = None,
+    ready_timeout: float = 60.0,
+) -> None:
+    started = time.perf_counter()
+    await asyncio.to_thread(upgrade, settings.database_url)
+    supervisor = Supervisor(settings, services=services, env=local_secrets(settings))
+    control = _ControlServer(
+        uvicorn.Config(
+            create_control_app(supervisor),
+            host="127.0.0.1",
+            port=settings.supervisor_port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    # We own the signals: the first Ctrl-C stops services gracefully, then the control API.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    supervisor.start_all()
+    control_task = asyncio.create_task(control.serve())
+    urls = {name: f"http://127.0.0.1:{process.spec.port}" for name, process in supervisor.processes.items()}
+    ready = await wait_until_ready(urls, ready_timeout)
+    if on_ready is not None:
+        on_ready(supervisor, ready, time.perf_counter() - started)
+    await stop.wait()
+    log.info("stack_stopping")
+    await supervisor.stop_all()
+    control.should_exit = True
+    await control_task

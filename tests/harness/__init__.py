@@ -1,0 +1,1 @@
+"""Real servers for integration tests: PostgreSQL, Redis and service processes on loopback."""
