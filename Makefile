@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: up test install system-deps lint typecheck unit integration bench clean
+.PHONY: up test install system-deps extras lint typecheck unit integration bench clean
 
 up: install
 	$(BIN)/answer-ninja up
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 system-deps:
 	bash scripts/install-system-deps.sh
 
+extras: install system-deps
+	bash scripts/install-extras.sh
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -31,11 +34,11 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -m "not integration" -q
 
-integration: install system-deps
+integration: install system-deps extras
 	$(BIN)/pytest -m integration -q
 
 # Everything, from nothing: system packages, the virtual environment, lint, types, the whole suite.
-test: system-deps install lint typecheck
+test: system-deps install extras lint typecheck
 	$(BIN)/pytest -q
 
 bench: install system-deps
