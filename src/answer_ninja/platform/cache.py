@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import redis.asyncio as aioredis
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 
 class Cache(Protocol):
@@ -96,6 +97,9 @@ class RedisCache:
     kind = "redis"
 
     def __init__(self, url: str, *, timeout: float = 2.0) -> None:
+        # Imported here: the embedded default never loads the Redis client (several MB per process).
+        import redis.asyncio as aioredis
+
         self.client: aioredis.Redis = aioredis.Redis.from_url(
             url,
             decode_responses=True,

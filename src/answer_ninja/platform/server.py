@@ -1,27 +1,60 @@
-"""Run one service app under uvicorn with the platform's logging and graceful shutdown."""
+"""Run one service app under uvicorn with the platform's logging and graceful shutdown.
+
+``python -m answer_ninja.platform.server <service> [--port N]`` is the lean entry the supervisor (and the container
+image) uses: it skips the CLI and its command modules, so a service process loads only what it serves.
+"""
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
 
 import uvicorn
+from fastapi import FastAPI
+from starlette.routing import WebSocketRoute
 
+from answer_ninja.errors import ConfigurationError
 from answer_ninja.platform.logging import configure_logging
-from answer_ninja.platform.settings import Settings
+from answer_ninja.platform.settings import Settings, load_settings
 from answer_ninja.services.registry import build_app, port_for
 
 
 def serve(name: str, settings: Settings, *, port: int | None = None) -> None:
     """Serve ``name`` until SIGTERM/SIGINT: stop accepting, finish in-flight work up to the grace period."""
     configure_logging(level=settings.log_level, json=settings.log_json, service=name)
-    app = build_app(name, settings)
+    serve_app(build_app(name, settings), settings, port=port or port_for(name, settings))
+
+
+def serve_app(app: FastAPI, settings: Settings, *, port: int) -> None:
+    """Serve a built app on ``port``; on SIGTERM finish in-flight requests for up to the grace period."""
+    # Load a WebSocket implementation only for services that have WebSocket routes (memory per process).
+    has_websockets = any(isinstance(route, WebSocketRoute) for route in app.routes)
     config = uvicorn.Config(
         app,
         host=settings.host,
-        port=port or port_for(name, settings),
+        port=port,
         log_config=None,  # our structlog handlers, installed above
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         access_log=False,
         lifespan="on",
+        ws="auto" if has_websockets else "none",
     )
     uvicorn.Server(config).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="answer_ninja.platform.server", description="Run one service.")
+    parser.add_argument("service")
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)  # one line naming the variable; no traceback
+        raise SystemExit(2) from None
+    serve(args.service, settings, port=args.port)
+
+
+if __name__ == "__main__":
+    main()
