@@ -70,6 +70,29 @@ class Settings(BaseSettings):
     # --- realtime-processor (voice loop, speech providers) ---
 
     # --- responder (runbook automation) ---
+    responder_url: str = "http://127.0.0.1:3009"
+    responder_platform: Literal["local", "kubernetes"] = "local"
+    responder_enabled: bool = Field(default=True, description="false = the responder observes and never acts")
+    responder_probe_interval_seconds: float = Field(default=2.0, gt=0, le=300)
+    responder_probe_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # Flap rule: this many failed probes within the window before a service counts as down.
+    responder_failures_to_confirm: int = Field(default=3, ge=1, le=100)
+    responder_failure_window_seconds: float = Field(default=30.0, gt=0, le=3600)
+    responder_ready_timeout_seconds: float = Field(default=120.0, gt=0, le=1800)
+    responder_max_restarts_per_service_hour: int = Field(default=3, ge=0, le=100)
+    responder_max_services_per_incident: int = Field(default=4, ge=1, le=20)
+    responder_approval_required: str = Field(
+        default="", description="Comma-separated actions needing a person's approval: rollback,failover"
+    )
+    responder_escalate_after_seconds: float = Field(default=900.0, gt=0)
+    responder_recent_release_seconds: float = Field(default=1800.0, gt=0, description="a release this new is suspect")
+    responder_engineer: str = "oncall"
+    responder_incident_base_url: str = "http://127.0.0.1:3009/incidents"
+    responder_dashboard_url: str = "http://127.0.0.1:3009/metrics"
+    responder_synthetic_call: bool = Field(default=True, description="verify with an end-to-end synthetic call")
+    # Extra dependencies the responder checks itself (runbook mode C), e.g. "llm=http://127.0.0.1:8080/v1/models".
+    responder_provider_checks: str = ""
+    slack_webhook_url: SecretStr | None = None
 
     # --- kubernetes platform ---
 

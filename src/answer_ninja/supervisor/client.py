@@ -70,3 +70,46 @@ class SupervisorClient:
     async def patch_config(self, data: dict[str, str | None]) -> dict[str, str]:
         result: dict[str, str] = await self._request("PATCH", "/config", json={"data": data})
         return result
+
+    async def instances(self, name: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self._request("GET", f"/services/{name}/instances")
+        return result
+
+    async def events(self, name: str) -> list[dict[str, str]]:
+        result: list[dict[str, str]] = await self._request("GET", f"/services/{name}/events")
+        return result
+
+    async def revisions(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("GET", f"/services/{name}/revisions")
+        return result
+
+    async def deploy(
+        self, name: str, *, env: dict[str, str], change_cause: str, argv: list[str] | None = None
+    ) -> dict[str, Any]:
+        body = {"env": env, "argv": argv, "change_cause": change_cause}
+        result: dict[str, Any] = await self._request("POST", f"/services/{name}/revisions", json=body)
+        return result
+
+    async def rollback(self, name: str, *, to: int | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("POST", f"/services/{name}/rollback", json={"to": to})
+        return result
+
+    async def scale(self, name: str, replicas: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("POST", f"/services/{name}/scale", json={"replicas": replicas})
+        return result
+
+    async def set_limits(self, name: str, memory_mb: int | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("PUT", f"/services/{name}/limits", json={"memory_mb": memory_mb})
+        return result
+
+    async def routes(self) -> dict[str, str]:
+        result: dict[str, str] = await self._request("GET", "/routes")
+        return result
+
+    async def switch_route(self, name: str, target: str) -> dict[str, str]:
+        result: dict[str, str] = await self._request("PUT", f"/routes/{name}", json={"target": target})
+        return result
+
+    async def node(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("GET", "/node")
+        return result

@@ -26,6 +26,28 @@ class SignalRequest(BaseModel):
     signal: str = Field(description="One of SIGSTOP, SIGCONT, SIGKILL, SIGTERM, SIGINT")
 
 
+class DeployRequest(BaseModel):
+    env: dict[str, str] = Field(default_factory=dict, description="Environment overrides of the new revision")
+    argv: list[str] | None = Field(default=None, min_length=1, description="Whole command line; null = default")
+    change_cause: str = Field(min_length=1, max_length=200)
+
+
+class RollbackRequest(BaseModel):
+    to: int | None = Field(default=None, ge=1, description="Revision number; null = the previous one")
+
+
+class ScaleRequest(BaseModel):
+    replicas: int = Field(ge=1, le=10)
+
+
+class LimitsRequest(BaseModel):
+    memory_mb: int | None = Field(default=None, ge=16, le=65536, description="RSS limit; null = none")
+
+
+class RouteRequest(BaseModel):
+    target: str = Field(min_length=1, description="The service itself or its backup")
+
+
 def create_control_app(supervisor: Supervisor) -> FastAPI:
     app = FastAPI(title="answer-ninja supervisor", version=__version__)
 
@@ -82,6 +104,69 @@ def create_control_app(supervisor: Supervisor) -> FastAPI:
         process = process_or_404(name)
         process.start()
         return process.status()
+
+    @app.get("/services/{name}/instances")
+    async def instances(name: str) -> list[dict[str, Any]]:
+        process_or_404(name)
+        return [process.status() for process in supervisor.instances(name)]
+
+    @app.get("/services/{name}/revisions")
+    async def revisions(name: str) -> dict[str, Any]:
+        process_or_404(name)
+        deployment = supervisor.deployment(name)
+        return {
+            "current": deployment.current,
+            "revisions": [vars(record) for record in deployment.revisions],
+            "replicas": deployment.replicas,
+            "memory_limit_mb": deployment.memory_limit_mb,
+        }
+
+    @app.post("/services/{name}/revisions")
+    async def deploy(name: str, request: DeployRequest) -> dict[str, Any]:
+        process_or_404(name)
+        record = await supervisor.deploy(name, env=request.env, argv=request.argv, cause=request.change_cause)
+        return vars(record)
+
+    @app.post("/services/{name}/rollback")
+    async def rollback(name: str, request: RollbackRequest) -> dict[str, Any]:
+        process_or_404(name)
+        try:
+            record = await supervisor.rollback(name, to=request.to)
+        except KeyError as error:
+            raise HTTPException(status_code=409, detail=str(error.args[0])) from None
+        return vars(record)
+
+    @app.post("/services/{name}/scale")
+    async def scale(name: str, request: ScaleRequest) -> dict[str, Any]:
+        if name not in supervisor.processes:
+            raise HTTPException(status_code=404, detail=f"unknown service {name!r}")
+        await supervisor.scale(name, request.replicas)
+        return {"name": name, "replicas": request.replicas}
+
+    @app.put("/services/{name}/limits")
+    async def limits(name: str, request: LimitsRequest) -> dict[str, Any]:
+        if name not in supervisor.processes:
+            raise HTTPException(status_code=404, detail=f"unknown service {name!r}")
+        await supervisor.set_memory_limit(name, request.memory_mb)
+        return {"name": name, "memory_mb": request.memory_mb}
+
+    @app.get("/routes")
+    async def routes() -> dict[str, str]:
+        return {name: supervisor.address(name) for name in supervisor.processes}
+
+    @app.put("/routes/{name}")
+    async def switch_route(name: str, request: RouteRequest) -> dict[str, str]:
+        if name not in supervisor.processes:
+            raise HTTPException(status_code=404, detail=f"unknown service {name!r}")
+        try:
+            address = supervisor.switch_traffic(name, request.target)
+        except KeyError as error:
+            raise HTTPException(status_code=422, detail=str(error.args[0])) from None
+        return {"name": name, "target": request.target, "address": address}
+
+    @app.get("/node")
+    async def node() -> dict[str, Any]:
+        return supervisor.node_status()
 
     @app.post("/services/{name}/signal")
     async def send_signal(name: str, request: SignalRequest) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import os
 import signal
 import time
@@ -15,6 +17,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.supervisor.backoff import BackoffPolicy, CrashTracker
 
@@ -22,6 +26,8 @@ log = get_logger(__name__)
 
 LOG_LINES_KEPT = 200
 EVENTS_KEPT = 100
+# How often the memory watch samples a limited process's RSS: fast enough to catch a leak before the machine does.
+MEMORY_WATCH_INTERVAL_SECONDS = 0.25
 
 
 class ProcessState(StrEnum):
@@ -63,6 +69,11 @@ class Event:
         return {"at": self.at, "type": self.type, "reason": self.reason, "message": self.message}
 
 
+def config_digest(data: dict[str, str]) -> str:
+    """Short fingerprint of app-config, so a reader can tell which config an instance started with."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -83,6 +94,9 @@ class ProcessSpec:
     port: int
     env: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    # The local "resources.limits.memory": over it the process is killed and its exit reads OOMKilled.
+    memory_limit_mb: int | None = None
+    revision: int = 1
 
 
 class ManagedProcess:
@@ -114,6 +128,8 @@ class ManagedProcess:
         self._wanted = False
         self._wake = asyncio.Event()
         self._on_change = on_change
+        self._oom_killed = False
+        self.config_digest: str | None = None
 
     # ----- observation -------------------------------------------------------------------------------
     @property
@@ -140,7 +156,14 @@ class ManagedProcess:
             "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 3),
             "backoff_remaining_seconds": None if backoff_remaining is None else round(backoff_remaining, 3),
             "last_exit": self.last_exit.as_dict() if self.last_exit else None,
+            "revision": self.spec.revision,
+            "config_digest": self.config_digest,
+            "memory_limit_mb": self.spec.memory_limit_mb,
         }
+
+    def note(self, type_: str, reason: str, message: str) -> None:
+        """Record an event about this instance from outside (a deploy, a rollback, a traffic switch)."""
+        self._event(type_, reason, message)
 
     def _event(self, type_: str, reason: str, message: str) -> None:
         self.events.append(Event(_now_iso(), type_, reason, message))
@@ -187,7 +210,9 @@ class ManagedProcess:
 
     # ----- internals -----------------------------------------------------------------------------------
     async def _spawn(self) -> asyncio.subprocess.Process:
-        env = {**os.environ, **self.spec.env, **(self._config() if self._config else {})}
+        config = self._config() if self._config else {}
+        self.config_digest = config_digest(config)
+        env = {**os.environ, **self.spec.env, **config}
         process = await asyncio.create_subprocess_exec(
             *self.spec.argv,
             stdin=asyncio.subprocess.DEVNULL,
@@ -223,11 +248,16 @@ class ManagedProcess:
         while self._wanted:
             self._process = await self._spawn()
             pump = asyncio.create_task(self._pump_logs(self._process))
+            watch = asyncio.create_task(self._watch_memory(self._process))
             returncode = await self._process.wait()
+            watch.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pump, timeout=1.0)
             ran_for = time.monotonic() - (self.started_at or time.monotonic())
             self.last_exit = describe_exit(returncode, ran_for)
+            if self._oom_killed:
+                self.last_exit.reason = "OOMKilled"
+                self._oom_killed = False
             if not self._wanted:
                 break
             delay = self.crashes.record_crash(ran_for)
@@ -241,6 +271,22 @@ class ManagedProcess:
             if not self._wanted:
                 break
             self.restarts += 1
+
+    async def _watch_memory(self, process: asyncio.subprocess.Process) -> None:
+        """Kill the process when its RSS passes the limit, as the kernel's cgroup OOM killer does in a pod."""
+        limit_mb = self.spec.memory_limit_mb
+        if limit_mb is None:
+            return
+        with contextlib.suppress(psutil.Error):
+            watched = psutil.Process(process.pid)
+            while process.returncode is None:
+                rss_mb = watched.memory_info().rss / 1_048_576
+                if rss_mb > limit_mb:
+                    self._oom_killed = True
+                    self._event("Warning", "OOMKilling", f"rss {rss_mb:.0f}Mi over limit {limit_mb}Mi")
+                    process.kill()
+                    return
+                await asyncio.sleep(MEMORY_WATCH_INTERVAL_SECONDS)
 
     async def _terminate(self) -> None:
         process = self._process

@@ -49,6 +49,11 @@ class Instance:
     last_exit_code: int | None = None
     last_exit_reason: str | None = None  # Completed | Error | Killed | OOMKilled
     address: str | None = None  # base URL to probe this instance directly
+    # Added by the responder (additive): crash-loop count, the revision it runs, its process id.
+    consecutive_crashes: int = 0
+    revision: int | None = None
+    pid: int | None = None
+    config_version: str | None = None  # which app-config it started with (ConfigSnapshot.version)
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,10 @@ class Platform(Protocol):
     name: str
 
     # --- observe ---
+    async def services(self) -> list[str]:
+        """The services deployed on this platform (the responder watches these)."""
+        ...
+
     async def instances(self, service: str) -> list[Instance]: ...
 
     async def events(self, service: str | None = None, *, limit: int = 20) -> list[PlatformEvent]: ...
@@ -135,3 +144,5 @@ class Platform(Protocol):
     async def traffic_target(self, service: str) -> str: ...
 
     async def switch_traffic(self, service: str, *, to: str) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""responder (port 3009): the ServiceDown runbook as a service."""

@@ -1,0 +1,113 @@
+"""responder (port 3009): detects, diagnoses, fixes, verifies, escalates and reports outages of the others.
+
+Routes: ``POST /alerts`` (Alertmanager v4 webhook), ``GET /incidents``, ``GET /incidents/{id}``,
+``GET /incidents/{id}/postmortem`` (Markdown), ``GET /audit``, ``GET /approvals``, ``POST /approvals/{id}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from answer_ninja.ops.alerts import AlertmanagerPayload, signals_from
+from answer_ninja.ops.platforms import build_platform
+from answer_ninja.ops.report import postmortem
+from answer_ninja.ops.responder import Responder
+from answer_ninja.ops.store import IncidentStore, incident_to_dict
+from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.settings import Settings
+
+SPEC = ServiceSpec(
+    name="responder",
+    port=3009,
+    description="The ServiceDown runbook as code: detect, diagnose, remediate, verify, escalate, report.",
+)
+
+
+class Decision(BaseModel):
+    approved: bool
+    by: str = Field(min_length=1, max_length=100)
+
+
+def configure(app: FastAPI, ctx: ServiceContext) -> None:
+    settings = ctx.settings
+    store = IncidentStore(settings.data_dir / "responder")
+    ctx.extras["store"] = store
+    stop = asyncio.Event()
+
+    async def start(ctx: ServiceContext) -> None:
+        platform = build_platform(settings)
+        responder = Responder(platform, store, settings)
+        ctx.extras["responder"] = responder
+        ctx.extras["platform"] = platform
+        ctx.extras["loop"] = asyncio.create_task(responder.run_forever(stop), name="responder-loop")
+
+    async def shutdown(ctx: ServiceContext) -> None:
+        stop.set()
+        loop = ctx.extras.get("loop")
+        if loop is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(loop, timeout=5)
+        if "responder" in ctx.extras:
+            await ctx.extras["responder"].close()
+            await ctx.extras["platform"].close()
+
+    ctx.on_startup.append(start)
+    ctx.on_shutdown.append(shutdown)
+
+    @app.post("/alerts", status_code=202, tags=["responder"], summary="Alertmanager webhook (payload version 4)")
+    async def alerts(payload: AlertmanagerPayload) -> dict[str, Any]:
+        signals = signals_from(payload)
+        responder: Responder | None = ctx.extras.get("responder")
+        if responder is not None:
+            for signal in signals:
+                responder.receive_alert(signal)
+        return {"accepted": len(signals), "services": sorted({s for sig in signals for s in sig.services})}
+
+    @app.get("/incidents", tags=["responder"])
+    async def incidents(limit: int = 50) -> list[dict[str, Any]]:
+        return [incident_to_dict(incident) for incident in store.recent(limit=max(1, min(limit, 500)))]
+
+    @app.get("/incidents/{incident_id}", tags=["responder"])
+    async def incident(incident_id: str) -> dict[str, Any]:
+        found = store.get(incident_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
+        return incident_to_dict(found)
+
+    @app.get("/incidents/{incident_id}/postmortem", response_class=PlainTextResponse, tags=["responder"])
+    async def incident_postmortem(incident_id: str) -> str:
+        found = store.get(incident_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
+        return postmortem(found)
+
+    @app.get("/audit", tags=["responder"])
+    async def audit(limit: int = 100) -> list[dict[str, Any]]:
+        return store.audit_log(limit=max(1, min(limit, 1000)))
+
+    @app.get("/approvals", tags=["responder"])
+    async def approvals(status: str | None = None) -> list[dict[str, Any]]:
+        return store.approvals(status=status)
+
+    @app.post("/approvals/{approval_id}", tags=["responder"])
+    async def decide(approval_id: str, decision: Decision) -> dict[str, Any]:
+        if not store.decide_approval(approval_id, approved=decision.approved, by=decision.by):
+            raise HTTPException(status_code=404, detail=f"no pending approval {approval_id}")
+        store.audit(
+            actor=decision.by,
+            action="approval",
+            target=approval_id,
+            reason="decided by a person",
+            result="approved" if decision.approved else "rejected",
+        )
+        return {"id": approval_id, "approved": decision.approved}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(SPEC, settings=settings, configure=configure)
