@@ -64,10 +64,62 @@ class Settings(BaseSettings):
     supervisor_backoff_reset_seconds: float = Field(default=600.0, ge=0)
 
     # --- conversation-engine (dialogue, intents, LLM) ---
+    conversation_max_turns: int = Field(default=8, ge=1, le=200, description="AI ends the call after N turns")
+    conversation_max_duration_seconds: float = Field(default=180.0, gt=0, le=3600)
+    conversation_persistence_limit: int = Field(default=5, ge=1, le=100, description="pushes before hanging up")
+    conversation_frustration_limit: int = Field(default=2, ge=1, le=100, description="angry turns before hanging up")
+    conversation_state_ttl_seconds: float = Field(default=3600.0, gt=0, description="call state lifetime in cache")
+    conversation_default_persona: Literal["polite", "direct", "humorous", "professional", "time_waster"] = "polite"
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible /v1 URL; unset = templates only")
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "smollm2"
+    # Intent + reply get 200 ms of a turn; the LLM must answer inside that or the template is used.
+    llm_timeout_seconds: float = Field(default=0.18, gt=0, le=30)
+    llm_max_tokens: int = Field(default=40, ge=1, le=512)
+    llm_breaker_failures: int = Field(default=3, ge=1, le=100, description="failures in a row that open the breaker")
+    llm_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600, description="open time before a retry")
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _check_llm_base_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
     # --- phone-gateway, user-management, profile-analytics ---
+    # Twilio voice webhooks: X-Twilio-Signature is checked when the token is set (unset = local, unsigned).
+    twilio_auth_token: SecretStr | None = None
+    # Azure Communication Services call automation: unset = ACS events are parsed but no call is answered.
+    acs_connection_string: SecretStr | None = None
+    acs_callback_url: str | None = Field(default=None, description="Public URL ACS posts call events to")
+    # Calls TO this number are the responder's end-to-end probe: routed to AI, no user, kept out of statistics.
+    synthetic_probe_number: str = "+10000000000"
+    # Region used to read numbers written without a country code ("138 0013 8000" is Chinese by default).
+    default_phone_region: str = Field(default="CN", min_length=2, max_length=2)
+    jwt_access_minutes: int = Field(default=15, ge=1, le=1440)
+    jwt_refresh_days: int = Field(default=30, ge=1, le=365)
+    # How long phone-gateway trusts cached users, whitelists and profiles (changes invalidate them at once).
+    routing_cache_seconds: float = Field(default=300.0, gt=0, le=86400)
 
     # --- realtime-processor (voice loop, speech providers) ---
+    # local = offline (webrtcvad, faster-whisper, piper/espeak-ng); azure = Azure Speech, local as fallback.
+    stt_provider: Literal["local", "azure"] = "local"
+    tts_provider: Literal["local", "azure"] = "local"
+    # Where the packaged Whisper model is assembled at first use (unset = $ANSWER_NINJA_CACHE or DATA_DIR/models).
+    speech_model_dir: Path | None = None
+    whisper_cpu_threads: int = Field(default=2, ge=1, le=64)
+    vad_aggressiveness: int = Field(default=2, ge=0, le=3)
+    # Silence after the caller's last voiced frame that ends a turn.
+    end_of_turn_silence_ms: int = Field(default=300, ge=60, le=3000)
+    # The caller must speak this long over the AI before it stops talking (shorter = backchannel candidate).
+    barge_in_min_speech_ms: int = Field(default=400, ge=60, le=5000)
+    silence_prompt_seconds: float = Field(default=8.0, gt=0, le=120)
+    silence_goodbye_seconds: float = Field(default=8.0, gt=0, le=120)
+    # Spoken reply lines prepared at start-up come from conversation-engine's templates.
+    tts_presynthesize_templates: bool = True
 
     # --- responder (runbook automation) ---
     responder_url: str = "http://127.0.0.1:3009"
@@ -95,6 +147,10 @@ class Settings(BaseSettings):
     slack_webhook_url: SecretStr | None = None
 
     # --- kubernetes platform ---
+    kube_namespace: str = Field(default="ai-ninja", description="Namespace the responder observes and changes")
+    kubeconfig: Path | None = Field(default=None, description="kubeconfig file; unset = in-cluster, then ~/.kube")
+    kube_rollout_timeout_seconds: float = Field(default=120.0, gt=0, le=3600, description="runbook: --timeout=120s")
+    prometheus_url: str = Field(default="http://127.0.0.1:9090", description="Prometheus the responder queries")
 
     @field_validator("database_url")
     @classmethod

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+from collections.abc import Callable
+
+from fastapi import FastAPI, WebSocket
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.realtime_processor.carriers import acs_stream, twilio_stream
+from answer_ninja.services.realtime_processor.providers import SpeechProviders, build_providers
+from answer_ninja.services.realtime_processor.replies import HttpReplyClient, ReplyClient
+from answer_ninja.services.realtime_processor.runtime import VoiceRuntime
+
+log = get_logger(__name__)
 
 SPEC = ServiceSpec(
     name="realtime-processor",
@@ -18,9 +28,61 @@ SPEC = ServiceSpec(
 )
 
 
-def configure(app: FastAPI, ctx: ServiceContext) -> None:
-    """Add this service's routes. The platform endpoints come from the app factory."""
+def make_configure(
+    providers: SpeechProviders | None = None, replies: ReplyClient | None = None
+) -> Callable[[FastAPI, ServiceContext], None]:
+    """``configure`` with the speech providers and reply client given (tests, benchmark) or built from settings."""
+
+    def configure(app: FastAPI, ctx: ServiceContext) -> None:
+        async def start(ctx: ServiceContext) -> None:
+            loaded = (
+                providers
+                if providers is not None
+                else await asyncio.to_thread(build_providers, ctx.settings, ctx.health)
+            )
+            client = replies or HttpReplyClient(ctx.require_http(), ctx.settings.conversation_engine_url)
+            runtime = VoiceRuntime(ctx.settings, loaded, client, database=ctx.database, http=ctx.http)
+            ctx.extras["voice"] = runtime
+            ctx.extras["presynthesis"] = asyncio.create_task(runtime.presynthesize(), name="presynthesis")
+
+        async def stop(ctx: ServiceContext) -> None:
+            task = ctx.extras.get("presynthesis")
+            if task is not None:
+                task.cancel()
+
+        ctx.on_startup.append(start)
+        ctx.on_shutdown.append(stop)
+
+        @app.websocket("/media/twilio")
+        async def twilio_media_stream(websocket: WebSocket) -> None:
+            """Twilio Media Streams (bidirectional ``<Connect><Stream>``)."""
+            await twilio_stream(websocket, ctx.extras["voice"])
+
+        @app.websocket("/media/acs")
+        async def acs_media_stream(websocket: WebSocket) -> None:
+            """Azure Communication Services bidirectional media streaming."""
+            await acs_stream(websocket, ctx.extras["voice"])
+
+        @app.get("/api/v1/voice/status", tags=["voice"], summary="Live calls and prepared audio")
+        async def voice_status() -> dict[str, object]:
+            runtime: VoiceRuntime = ctx.extras["voice"]
+            return {
+                "active_calls": len(runtime.sessions),
+                "prepared_lines": len(runtime.prepared),
+                "stt": runtime.providers.stt.name,
+                "tts": runtime.providers.tts.name,
+            }
+
+    return configure
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings=settings, configure=configure)
+configure = make_configure()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    providers: SpeechProviders | None = None,
+    replies: ReplyClient | None = None,
+) -> FastAPI:
+    return create_service_app(SPEC, settings=settings, configure=make_configure(providers, replies))

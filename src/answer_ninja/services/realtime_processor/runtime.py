@@ -1,0 +1,139 @@
+"""Everything the media endpoints share: providers, prepared audio, the reply client, live calls, the record."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+from answer_ninja.platform.db.engine import Database
+from answer_ninja.platform.logging import get_logger
+from answer_ninja.platform.settings import Settings
+from answer_ninja.services.realtime_processor import lines, metrics
+from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
+from answer_ninja.services.realtime_processor.call_store import FinishedCall, notify_finished, save_call
+from answer_ninja.services.realtime_processor.providers import SpeechProviders
+from answer_ninja.services.realtime_processor.replies import CallContext, ReplyClient
+from answer_ninja.services.realtime_processor.session import AudioOutput, CallSession, SessionConfig
+from answer_ninja.speech.base import SUPPORTED_LANGUAGES
+
+log = get_logger(__name__)
+
+# How long to retry fetching conversation-engine's templates at start-up (it may start after us).
+TEMPLATE_RETRY_SECONDS = 60.0
+
+
+@dataclass
+class CallRequest:
+    """What a carrier tells us about the call when its media stream starts."""
+
+    call_id: str
+    carrier: str
+    carrier_call_id: str
+    user_id: str | None = None
+    persona: str = "polite"
+    language: str = "zh-CN"
+    max_call_seconds: float | None = None
+    caller: str = ""
+    dialled: str = ""
+
+    def context(self) -> CallContext:
+        language = self.language if self.language in SUPPORTED_LANGUAGES else "zh-CN"
+        return CallContext(self.call_id, language, self.persona or "polite", self.caller, self.user_id)
+
+
+@dataclass
+class VoiceRuntime:
+    settings: Settings
+    providers: SpeechProviders
+    replies: ReplyClient
+    database: Database | None = None
+    http: httpx.AsyncClient | None = None
+    prepared: PreparedAudio = field(init=False)
+    sessions: dict[str, CallSession] = field(default_factory=dict)
+    _requests: dict[str, CallRequest] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.prepared = PreparedAudio(self.providers.tts)
+
+    def session_config(self, request: CallRequest) -> SessionConfig:
+        settings = self.settings
+        max_seconds = request.max_call_seconds or 180.0
+        return SessionConfig(
+            end_of_turn_silence_ms=settings.end_of_turn_silence_ms,
+            barge_in_min_speech_ms=settings.barge_in_min_speech_ms,
+            silence_prompt_ms=int(settings.silence_prompt_seconds * 1000),
+            silence_goodbye_ms=int(settings.silence_goodbye_seconds * 1000),
+            max_call_ms=int(max_seconds * 1000),
+        )
+
+    def open(self, request: CallRequest, output: AudioOutput) -> CallSession:
+        session = CallSession(
+            request.context(),
+            output=output,
+            vad=self.providers.new_vad(),
+            stt=self.providers.stt,
+            tts=self.providers.tts,
+            replies=self.replies,
+            prepared=self.prepared,
+            config=self.session_config(request),
+        )
+        self.sessions[request.call_id] = session
+        self._requests[request.call_id] = request
+        metrics.ACTIVE_CALLS.labels(request.carrier).inc()
+        log.info("call_started", call_id=request.call_id, carrier=request.carrier, language=session.call.language)
+        return session
+
+    async def close(self, session: CallSession) -> None:
+        """The stream is gone: complete the record, tell conversation-engine and profile-analytics."""
+        request = self._requests.pop(session.call.call_id)
+        self.sessions.pop(session.call.call_id, None)
+        metrics.ACTIVE_CALLS.labels(request.carrier).dec()
+        await session.finish(session.outcome or "caller_hung_up", hang_up=False)
+        await session.drain(timeout=3.0)
+        finished = FinishedCall(
+            call_id=request.call_id,
+            carrier=request.carrier,
+            carrier_call_id=request.carrier_call_id,
+            user_id=request.user_id,
+            caller=request.caller,
+            dialled=request.dialled,
+            started_at=session.started_at,
+            ended_at=datetime.now(UTC),
+            outcome=session.outcome or "caller_hung_up",
+            turns=session.turns,
+        )
+        if self.database is not None:
+            try:
+                await save_call(self.database, finished)
+            except Exception as error:  # the call is over either way; losing the record is logged loudly
+                log.error("call_record_failed", call_id=request.call_id, error=str(error)[:300])
+        with contextlib.suppress(Exception):
+            await self.replies.end(session.call, finished.outcome)
+        if self.http is not None:
+            timeout = self.settings.dependency_timeout_seconds
+            await notify_finished(self.http, self.settings.profile_analytics_url, request.call_id, timeout)
+
+    async def presynthesize(self) -> None:
+        """Our own lines first, then every template reply conversation-engine may choose."""
+        for language in SUPPORTED_LANGUAGES:
+            await self.prepared.prepare(lines.own_lines(language), language)
+        if not self.settings.tts_presynthesize_templates:
+            return
+        pending = list(SUPPORTED_LANGUAGES)
+        deadline = asyncio.get_running_loop().time() + TEMPLATE_RETRY_SECONDS
+        while pending and asyncio.get_running_loop().time() < deadline:
+            for language in list(pending):
+                try:
+                    templates = await self.replies.templates(language)
+                except Exception as error:  # conversation-engine not up yet: retry for a while
+                    log.info("templates_unavailable", language=language, error=str(error)[:120])
+                    continue
+                ready = await self.prepared.prepare(templates, language)
+                log.info("templates_presynthesized", language=language, lines=len(templates), ready=ready)
+                pending.remove(language)
+            if pending:
+                await asyncio.sleep(2.0)
