@@ -6,6 +6,9 @@ from fastapi import FastAPI
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.phone_gateway.views import router
+from answer_ninja.services.user_management.keys import secret_bytes
+from answer_ninja.telephony.acs_events import AcsCallControl
 
 SPEC = ServiceSpec(
     name="phone-gateway",
@@ -19,8 +22,24 @@ SPEC = ServiceSpec(
 )
 
 
+async def _start_acs(ctx: ServiceContext) -> None:
+    secret = ctx.settings.acs_connection_string
+    if secret is not None and secret.get_secret_value():
+        ctx.extras["acs_control"] = AcsCallControl(secret.get_secret_value())
+
+
+async def _stop_acs(ctx: ServiceContext) -> None:
+    control = ctx.extras.pop("acs_control", None)
+    if isinstance(control, AcsCallControl):
+        await control.close()
+
+
 def configure(app: FastAPI, ctx: ServiceContext) -> None:
     """Add this service's routes. The platform endpoints come from the app factory."""
+    secret_bytes(ctx, "profile_hash_secret")  # resolve now, so a missing secret shows as degraded from the start
+    ctx.on_startup.append(_start_acs)
+    ctx.on_shutdown.append(_stop_acs)
+    app.include_router(router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

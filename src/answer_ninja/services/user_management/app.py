@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.user_management.keys import secret_bytes
+from answer_ninja.services.user_management.views import router
 
 SPEC = ServiceSpec(
     name="user-management",
@@ -20,6 +22,8 @@ SPEC = ServiceSpec(
 
 def configure(app: FastAPI, ctx: ServiceContext) -> None:
     """Add this service's routes. The platform endpoints come from the app factory."""
+    secret_bytes(ctx, "jwt_secret")  # resolve now, so a missing secret shows as degraded from the start
+    app.include_router(router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

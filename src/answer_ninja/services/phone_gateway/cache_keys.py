@@ -1,0 +1,16 @@
+"""Cache keys phone-gateway reads and the services that own the data invalidate (one definition for all)."""
+
+from __future__ import annotations
+
+# Bump when the cached document's shape changes, so old entries are ignored rather than misread.
+SCHEMA_VERSION = 1
+
+
+def routing_user_key(hosted_number: str) -> str:
+    """The routing snapshot (user preferences + whitelist) of the user owning ``hosted_number``."""
+    return f"routing:v{SCHEMA_VERSION}:user:{hosted_number}"
+
+
+def routing_profile_key(caller_hash: str) -> str:
+    """The spam profile of a caller, written through by profile-analytics on every change."""
+    return f"routing:v{SCHEMA_VERSION}:profile:{caller_hash}"

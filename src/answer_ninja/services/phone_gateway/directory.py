@@ -1,0 +1,153 @@
+"""Where phone-gateway learns who owns a number, who is whitelisted and what a caller is: the cache first,
+then user-management and profile-analytics, then a stale cached copy. It never raises for an outage.
+
+Cached documents (see ``cache_keys``):
+* user snapshot  ``{"at": epoch seconds, "snapshot": RoutingSnapshot | null}``; fresh for ROUTING_CACHE_SECONDS,
+  kept a week as the fallback for when user-management is unreachable; user-management deletes it on every change.
+* caller profile ``{"risk_score", "confidence", "category"}`` or ``{"none": true}``; profile-analytics writes it
+  through on every change, so it is always current.
+
+With the in-process cache (no REDIS_URL) the services cannot invalidate each other's memory, so entries are
+trusted for a few seconds only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from answer_ninja.calls.routing import AiOffAction, CallerProfile, KnownSpamAction, UserRouting
+from answer_ninja.platform.app_factory import ServiceContext
+from answer_ninja.platform.logging import get_logger
+from answer_ninja.services.phone_gateway.cache_keys import routing_profile_key, routing_user_key
+
+log = get_logger(__name__)
+
+# A stale snapshot is still better than no snapshot while user-management is down; a week bounds the memory.
+STALE_KEEP_SECONDS = 7 * 24 * 3600
+# Without Redis, other services cannot invalidate our cache: trust an entry only this long.
+MEMORY_CACHE_FRESH_SECONDS = 3.0
+
+
+@dataclass
+class Lookup:
+    """The facts routing needs about one call, and where they came from."""
+
+    user: UserRouting | None = None
+    whitelist: dict[str, datetime | None] = field(default_factory=dict)
+    profile: CallerProfile | None = None
+    user_known: bool = True  # false: no fresh answer and no cached copy (user-management unreachable)
+    sources: dict[str, str] = field(default_factory=dict)  # user/profile -> cache | service | stale | none
+    whitelist_ms: float = 0.0
+
+
+def _user_from(snapshot: dict[str, Any]) -> tuple[UserRouting, dict[str, datetime | None]]:
+    user = snapshot["user"]
+    routing = UserRouting(
+        user_id=user["user_id"],
+        real_number=user["real_number"],
+        ai_enabled=bool(user["ai_enabled"]),
+        ai_off_action=AiOffAction(user["ai_off_action"]),
+        spam_threshold=float(user["spam_threshold"]),
+        known_spam_action=KnownSpamAction(user["known_spam_action"]),
+        persona=user["persona"],
+        language=user["language"],
+        max_call_seconds=int(user["max_call_seconds"]),
+    )
+    whitelist = {
+        number: (datetime.fromisoformat(expires) if expires else None)
+        for number, expires in snapshot["whitelist"].items()
+    }
+    return routing, whitelist
+
+
+class RoutingDirectory:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        cache = ctx.require_cache()
+        configured = ctx.settings.routing_cache_seconds
+        self.fresh_seconds = configured if cache.kind == "redis" else min(configured, MEMORY_CACHE_FRESH_SECONDS)
+
+    async def _cache_get(self, key: str) -> Any | None:
+        try:
+            return await self.ctx.require_cache().get_json(key)
+        except Exception as error:  # Redis down: go to the services instead
+            log.warning("routing_cache_unavailable", error=type(error).__name__)
+            return None
+
+    async def _cache_set(self, key: str, value: Any, ttl: float) -> None:
+        try:
+            await self.ctx.require_cache().set_json(key, value, ttl_seconds=ttl)
+        except Exception as error:
+            log.warning("routing_cache_unavailable", error=type(error).__name__)
+
+    async def user_snapshot(self, dialled: str) -> tuple[dict[str, Any] | None, str]:
+        """(snapshot or None when nobody hosts the number, source); source "unavailable" = we do not know."""
+        key = routing_user_key(dialled)
+        cached = await self._cache_get(key)
+        if isinstance(cached, dict) and time.time() - float(cached.get("at", 0)) < self.fresh_seconds:
+            return cached.get("snapshot"), "cache"
+        url = f"{self.ctx.settings.user_management_url}/internal/v1/routing/{quote(dialled, safe='')}"
+        try:
+            response = await self.ctx.require_http().get(url)
+            if response.status_code not in (200, 404):
+                response.raise_for_status()
+        except httpx.HTTPError as error:
+            log.warning("user_management_unreachable", error=type(error).__name__)
+            if isinstance(cached, dict):
+                return cached.get("snapshot"), "stale"
+            return None, "unavailable"
+        snapshot = response.json() if response.status_code == 200 else None
+        await self._cache_set(key, {"at": time.time(), "snapshot": snapshot}, STALE_KEEP_SECONDS)
+        return snapshot, "service"
+
+    async def caller_profile(self, caller_hash: str) -> tuple[CallerProfile | None, str]:
+        key = routing_profile_key(caller_hash)
+        cached = await self._cache_get(key)
+        if isinstance(cached, dict) and (cached.get("at") is None or time.time() - cached["at"] < self.fresh_seconds):
+            return self._profile(cached), "cache"
+        url = f"{self.ctx.settings.profile_analytics_url}/internal/v1/profiles/{caller_hash}"
+        try:
+            response = await self.ctx.require_http().get(url)
+            if response.status_code not in (200, 404):
+                response.raise_for_status()
+        except httpx.HTTPError as error:
+            log.warning("profile_analytics_unreachable", error=type(error).__name__)
+            return (self._profile(cached) if isinstance(cached, dict) else None), "unavailable"
+        body = response.json() if response.status_code == 200 else None
+        document: dict[str, Any] = (
+            {"risk_score": body["risk_score"], "confidence": body["confidence"], "category": body["category"]}
+            if body
+            else {"none": True}
+        )
+        # Unknown callers are remembered only briefly: profile-analytics writes new profiles through anyway.
+        document["at"] = time.time()
+        await self._cache_set(key, document, STALE_KEEP_SECONDS)
+        return self._profile(document), "service"
+
+    @staticmethod
+    def _profile(document: dict[str, Any]) -> CallerProfile | None:
+        if document.get("none"):
+            return None
+        return CallerProfile(
+            risk_score=float(document["risk_score"]),
+            confidence=float(document["confidence"]),
+            category=str(document["category"]),
+        )
+
+    async def lookup(self, *, dialled: str, caller_hash: str | None) -> Lookup:
+        result = Lookup()
+        started = time.perf_counter()
+        snapshot, result.sources["user"] = await self.user_snapshot(dialled)
+        if snapshot is not None:
+            result.user, result.whitelist = _user_from(snapshot)
+        result.whitelist_ms = (time.perf_counter() - started) * 1000
+        result.user_known = result.sources["user"] != "unavailable"
+        if result.user is not None and caller_hash is not None:
+            result.profile, result.sources["profile"] = await self.caller_profile(caller_hash)
+        return result

@@ -1,0 +1,222 @@
+"""HTTP routes of phone-gateway: one per carrier wire format, plus the call record for the cluster inside."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from answer_ninja.calls.routing import Decision
+from answer_ninja.platform.app_factory import ServiceContext, context_of
+from answer_ninja.platform.db.models import CallRecord
+from answer_ninja.platform.logging import get_logger
+from answer_ninja.services.phone_gateway import flows
+from answer_ninja.services.phone_gateway.models import CallRecordOut, CallStatusIn, DecisionOut, IncomingCallIn
+from answer_ninja.services.user_management.errors import field_error
+from answer_ninja.telephony import acs_events, twilio_voice
+
+log = get_logger(__name__)
+router = APIRouter()
+Ctx = Depends(context_of)
+TWIML = "application/xml"
+
+
+def _form_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """OpenAPI for a form-encoded body we parse ourselves (Twilio's webhooks)."""
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}}
+
+
+_STRING = {"type": "string", "maxLength": 128}
+VOICE_FORM = _form_body(
+    {"CallSid": {**_STRING, "minLength": 1}, "From": _STRING, "To": {**_STRING, "minLength": 1}, "CallStatus": _STRING},
+    ["CallSid", "To"],
+)
+STATUS_FORM = _form_body(
+    {"CallSid": {**_STRING, "minLength": 1}, "CallStatus": {**_STRING, "minLength": 1}, "CallDuration": _STRING},
+    ["CallSid", "CallStatus"],
+)
+DIAL_FORM = _form_body({"DialCallStatus": _STRING, "CallSid": _STRING}, [])
+
+
+async def _twilio_form(request: Request, ctx: ServiceContext) -> dict[str, str]:
+    """The webhook's form fields, after checking Twilio's signature when a token is configured (403 if bad)."""
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    token = ctx.settings.twilio_auth_token
+    if token is not None and token.get_secret_value():
+        signature = request.headers.get(twilio_voice.SIGNATURE_HEADER)
+        if not twilio_voice.signature_is_valid(token.get_secret_value(), str(request.url), form, signature):
+            log.warning("twilio_signature_rejected", path=request.url.path, signed=signature is not None)
+            raise HTTPException(status_code=403, detail="X-Twilio-Signature: invalid")
+    return form
+
+
+def _require(form: dict[str, str], *names: str) -> None:
+    for name in names:
+        if not form.get(name, "").strip():
+            raise field_error(name, "Field required")
+
+
+def _decision_out(ctx: ServiceContext, outcome: flows.CallOutcome, carrier_path: str) -> DecisionOut:
+    return DecisionOut(
+        call_id=outcome.call_id,
+        decision=outcome.decision.decision.value,
+        reason=outcome.decision.reason.value,
+        latency_ms=round(outcome.latency_ms, 3),
+        stream_url=flows.stream_url(ctx, carrier_path) if outcome.is_ai else None,
+        transfer_to=outcome.decision.transfer_to,
+        parameters=outcome.parameters,
+    )
+
+
+@router.post("/webhook/incoming-call", response_model=DecisionOut, response_model_exclude_none=True, tags=["calls"])
+async def incoming_call(body: IncomingCallIn, ctx: ServiceContext = Ctx) -> DecisionOut:
+    """The generic JSON webhook (and the loopback carrier of ``answer-ninja up``): decide and record a call."""
+    outcome = await flows.handle_incoming_call(
+        ctx, carrier=body.carrier, carrier_call_id=body.call_id, caller_raw=body.from_, dialled_raw=body.to
+    )
+    # Generic callers speak the Twilio Media Streams protocol to realtime-processor.
+    return _decision_out(ctx, outcome, "twilio")
+
+
+@router.post("/twilio/voice", tags=["twilio"], openapi_extra=VOICE_FORM, response_class=Response)
+async def twilio_voice_webhook(request: Request, ctx: ServiceContext = Ctx) -> Response:
+    """Twilio's voice webhook: answer with TwiML (Connect/Stream for AI, Dial to transfer, Reject)."""
+    form = await _twilio_form(request, ctx)
+    _require(form, "CallSid", "To")
+    call = twilio_voice.parse_voice_webhook(form)
+    outcome = await flows.handle_incoming_call(
+        ctx, carrier="twilio", carrier_call_id=call.call_sid, caller_raw=call.caller, dialled_raw=call.dialled
+    )
+    decision = outcome.decision
+    if decision.decision is Decision.AI:
+        twiml = twilio_voice.stream_twiml(flows.stream_url(ctx, "twilio"), outcome.parameters)
+    elif decision.transfer_to is not None:
+        twiml = twilio_voice.dial_twiml(
+            decision.transfer_to, action_url=f"/twilio/dial-status?call_id={outcome.call_id}"
+        )
+    else:
+        twiml = twilio_voice.reject_twiml()
+    return Response(content=twiml, media_type=TWIML)
+
+
+@router.post("/twilio/dial-status", tags=["twilio"], openapi_extra=DIAL_FORM, response_class=Response)
+async def twilio_dial_status(
+    request: Request, call_id: str = Query(min_length=1, max_length=64), ctx: ServiceContext = Ctx
+) -> Response:
+    """Where a transfer ended: answered -> hang up when it is over; busy/no-answer/failed -> the AI takes it."""
+    form = await _twilio_form(request, ctx)
+    status = form.get("DialCallStatus", "failed")
+    if status in ("completed", "answered"):
+        await flows.update_status(ctx, call_id=call_id, status="completed", extra={"transfer": status})
+        return Response(content=twilio_voice.hangup_twiml(), media_type=TWIML)
+    log.info("transfer_failed", call_id=call_id, dial_status=status)
+    parameters = await flows.fall_back_to_ai(ctx, call_id=call_id)
+    return Response(content=twilio_voice.stream_twiml(flows.stream_url(ctx, "twilio"), parameters), media_type=TWIML)
+
+
+@router.post("/twilio/status", status_code=204, tags=["twilio"], openapi_extra=STATUS_FORM, response_class=Response)
+async def twilio_status(request: Request, ctx: ServiceContext = Ctx) -> Response:
+    """Twilio's status callback: ringing, in-progress, completed (with CallDuration), busy, failed ..."""
+    form = await _twilio_form(request, ctx)
+    _require(form, "CallSid", "CallStatus")
+    duration_text = form.get("CallDuration", "")
+    duration = float(duration_text) if duration_text.isdigit() else None
+    found = await flows.update_status(
+        ctx, carrier="twilio", carrier_call_id=form["CallSid"], status=form["CallStatus"][:24], duration=duration
+    )
+    if not found:
+        raise HTTPException(status_code=404, detail="CallSid: no such call")
+    return Response(status_code=204)
+
+
+@router.post("/webhook/azure-events", tags=["acs"])
+async def azure_events(events: list[dict[str, Any]] = Body(max_length=100), ctx: ServiceContext = Ctx) -> JSONResponse:
+    """Event Grid delivery: the subscription handshake, or incoming calls to answer, redirect or reject."""
+    handled = []
+    for index, event in enumerate(events):
+        kind = event.get("eventType")
+        try:
+            if kind == acs_events.VALIDATION_EVENT:
+                return JSONResponse({"validationResponse": acs_events.validation_code(event)})
+            if kind == acs_events.INCOMING_CALL_EVENT:
+                handled.append(await _acs_incoming_call(ctx, acs_events.parse_incoming_call(event)))
+        except acs_events.EventFormatError as error:
+            raise field_error(f"{index}.{error.args[0].split(':')[0]}", str(error).split(": ", 1)[-1]) from None
+    return JSONResponse({"handled": handled})
+
+
+async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCall) -> dict[str, Any]:
+    outcome = await flows.handle_incoming_call(
+        ctx,
+        carrier="acs",
+        carrier_call_id=call.correlation_id or call.server_call_id or call.incoming_call_context[-64:],
+        caller_raw=call.caller,
+        dialled_raw=call.dialled,
+    )
+    result = _decision_out(ctx, outcome, "acs").model_dump(exclude_none=True)
+    control = ctx.extras.get("acs_control")
+    if outcome.replayed:
+        return result
+    if not isinstance(control, acs_events.AcsCallControl):
+        log.warning("acs_not_configured", call_id=outcome.call_id)
+        await flows.update_status(ctx, call_id=outcome.call_id, status="failed", extra={"acs": "not configured"})
+        return result
+    try:
+        decision = outcome.decision
+        if decision.decision is Decision.AI:
+            callback = f"{ctx.settings.acs_callback_url or ctx.settings.phone_gateway_url}/acs/callbacks"
+            connection_id = await control.answer_with_stream(
+                call, callback_url=f"{callback}?call_id={outcome.call_id}", transport_url=flows.stream_url(ctx, "acs")
+            )
+            await flows.update_status(ctx, call_id=outcome.call_id, status="answered", extra={"acs": connection_id})
+        elif decision.transfer_to is not None:
+            await control.redirect(call, number=decision.transfer_to)
+            await flows.update_status(ctx, call_id=outcome.call_id, status="completed", extra={"acs": "redirected"})
+        else:
+            await control.reject(call)
+    except Exception as error:  # the carrier API failed: the record says so; Event Grid must still get its 200
+        log.error("acs_call_control_failed", call_id=outcome.call_id, error_type=type(error).__name__)
+        await flows.update_status(
+            ctx, call_id=outcome.call_id, status="failed", extra={"acs_error": type(error).__name__}
+        )
+    return result
+
+
+@router.post("/acs/callbacks", status_code=204, tags=["acs"], response_class=Response)
+async def acs_callbacks(
+    events: list[dict[str, Any]] = Body(max_length=100),
+    call_id: str = Query(min_length=1, max_length=64),
+    ctx: ServiceContext = Ctx,
+) -> Response:
+    """Call automation events for one of our calls (the callback URL carries our call id)."""
+    for event in events:
+        kind = str(event.get("type") or event.get("eventType") or "")
+        if kind.endswith("CallConnected"):
+            await flows.update_status(ctx, call_id=call_id, status="in-progress")
+        elif kind.endswith("CallDisconnected"):
+            await flows.update_status(ctx, call_id=call_id, status="completed")
+    return Response(status_code=204)
+
+
+@router.post("/internal/v1/calls/{call_id}/status", status_code=204, tags=["internal"], response_class=Response)
+async def call_status(call_id: str, body: CallStatusIn, ctx: ServiceContext = Ctx) -> Response:
+    """Status of a generic/loopback call (answered, completed ...); "transfer_failed" hands it to the AI."""
+    if body.status == "transfer_failed":
+        await flows.fall_back_to_ai(ctx, call_id=call_id)
+        return Response(status_code=204)
+    if not await flows.update_status(ctx, call_id=call_id, status=body.status, duration=body.duration_seconds):
+        raise HTTPException(status_code=404, detail="call_id: no such call")
+    return Response(status_code=204)
+
+
+@router.get("/internal/v1/calls/{call_id}", response_model=CallRecordOut, tags=["internal"])
+async def call_record(call_id: str, ctx: ServiceContext = Ctx) -> CallRecordOut:
+    async with ctx.require_database().session() as session:
+        record = await session.get(CallRecord, call_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail="call_id: no such call")
+    return CallRecordOut.model_validate(record, from_attributes=True)

@@ -1,0 +1,174 @@
+"""Request and response bodies of user-management (the OpenAPI schema is generated from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Persona = Literal["polite", "direct", "humorous", "professional"]
+Language = Literal["zh-CN", "en-US"]
+# A phone number as people type it; the service normalises it to E.164 and names the field if it cannot.
+PhoneText = Field(min_length=3, max_length=40, examples=["+8613800138000"])
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    password: str = Field(min_length=8, max_length=256)
+    display_name: str = Field(default="", max_length=120)
+    real_number: str | None = Field(default=None, min_length=3, max_length=40)
+    hosted_numbers: list[str] = Field(default_factory=list, max_length=10)
+    language: Language = "zh-CN"
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=10, max_length=4096)
+
+
+class LogoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str | None = Field(default=None, min_length=10, max_length=4096)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class Preferences(BaseModel):
+    ai_enabled: bool
+    ai_off_action: Literal["reject", "ring"]
+    persona: Persona
+    max_call_seconds: int = Field(ge=30, le=1800)
+    spam_threshold: float = Field(ge=0.0, le=1.0)
+    known_spam_action: Literal["reject", "ai"]
+
+
+class PreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ai_enabled: bool | None = None
+    ai_off_action: Literal["reject", "ring"] | None = None
+    persona: Persona | None = None
+    max_call_seconds: int | None = Field(default=None, ge=30, le=1800)
+    spam_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    known_spam_action: Literal["reject", "ai"] | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    display_name: str
+    real_number: str | None
+    language: str
+    hosted_numbers: list[str]
+    preferences: Preferences
+    created_at: datetime
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=120)
+    real_number: str | None = Field(default=None, min_length=3, max_length=40)
+    language: Language | None = None
+
+
+class HostedNumberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = PhoneText
+
+
+class HostedNumberOut(BaseModel):
+    id: str
+    number: str
+    created_at: datetime
+
+
+WhitelistKind = Literal["manual", "temporary", "learned", "import"]
+WhitelistStatus = Literal["active", "proposed", "rejected"]
+
+
+class WhitelistIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = PhoneText
+    name: str = Field(default="", max_length=120)
+    # Set for a temporary entry (a delivery driver today); it stops counting at that instant.
+    expires_at: datetime | None = None
+
+
+class WhitelistUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=120)
+    expires_at: datetime | None = None
+    status: Literal["active", "rejected"] | None = None
+
+
+class WhitelistOut(BaseModel):
+    id: str
+    number: str
+    name: str
+    kind: str
+    status: str
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class ImportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["csv", "vcard"]
+    # The file's text: CSV with a number column (and optionally name), or one or more vCards.
+    content: str = Field(min_length=1, max_length=2_000_000)
+
+
+class ImportResult(BaseModel):
+    imported: int
+    already_present: int
+    invalid: list[str]
+
+
+class LearnedProposal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=32)
+    number: str = PhoneText
+    name: str = Field(default="", max_length=120)
+
+
+class RoutingUser(BaseModel):
+    user_id: str
+    real_number: str | None
+    ai_enabled: bool
+    ai_off_action: str
+    spam_threshold: float
+    known_spam_action: str
+    persona: str
+    language: str
+    max_call_seconds: int
+
+
+class RoutingSnapshot(BaseModel):
+    """What phone-gateway needs to route calls to one hosted number (cached there)."""
+
+    user: RoutingUser
+    # Active whitelist: E.164 number -> expiry (ISO 8601) or null for permanent.
+    whitelist: dict[str, str | None]

@@ -1,0 +1,149 @@
+"""Data access of user-management: users, hosted numbers, whitelist, revoked tokens.
+
+Functions take keyword-only arguments and a session; they never commit on their own unless they say so.
+Every change that phone-gateway routes on invalidates its cached snapshot (see ``invalidate_routing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from answer_ninja.platform.cache import Cache
+from answer_ninja.platform.db.models import HostedNumber, RevokedToken, User, WhitelistEntry
+from answer_ninja.services.phone_gateway.cache_keys import routing_user_key
+from answer_ninja.services.user_management.models import (
+    HostedNumberOut,
+    Preferences,
+    RoutingSnapshot,
+    RoutingUser,
+    UserOut,
+    WhitelistOut,
+)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def get_user(session: AsyncSession, *, user_id: str) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_user_by_email(session: AsyncSession, *, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.lower()))
+
+
+async def number_owner(session: AsyncSession, *, number: str) -> str | None:
+    return await session.scalar(select(HostedNumber.user_id).where(HostedNumber.number == number))
+
+
+async def list_whitelist(session: AsyncSession, *, user_id: str, status: str | None = None) -> Sequence[WhitelistEntry]:
+    query = select(WhitelistEntry).where(WhitelistEntry.user_id == user_id)
+    if status is not None:
+        query = query.where(WhitelistEntry.status == status)
+    return (await session.scalars(query.order_by(WhitelistEntry.created_at, WhitelistEntry.id))).all()
+
+
+async def get_whitelist_entry(session: AsyncSession, *, user_id: str, entry_id: str) -> WhitelistEntry | None:
+    """The entry only if it belongs to ``user_id``: another user's entry does not exist for this user."""
+    return await session.scalar(
+        select(WhitelistEntry).where(WhitelistEntry.id == entry_id, WhitelistEntry.user_id == user_id)
+    )
+
+
+async def whitelist_numbers(session: AsyncSession, *, user_id: str) -> set[str]:
+    rows = await session.scalars(select(WhitelistEntry.number).where(WhitelistEntry.user_id == user_id))
+    return set(rows.all())
+
+
+async def revoke(session: AsyncSession, *, jti: str, user_id: str, expires_at: datetime) -> None:
+    if await session.get(RevokedToken, jti) is None:
+        session.add(RevokedToken(jti=jti, user_id=user_id, expires_at=expires_at))
+
+
+async def purge_expired_revocations(session: AsyncSession, *, now: datetime) -> None:
+    await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+
+
+async def routing_snapshot(session: AsyncSession, *, number: str, now: datetime) -> RoutingSnapshot | None:
+    """The owner of a hosted number, with their active, unexpired whitelist; None when nobody owns it."""
+    user = await session.scalar(select(User).join(HostedNumber).where(HostedNumber.number == number))
+    if user is None:
+        return None
+    entries = await list_whitelist(session, user_id=user.id, status="active")
+    whitelist = {}
+    for entry in entries:
+        expires_at = as_utc(entry.expires_at)
+        if expires_at is None or expires_at > now:
+            whitelist[entry.number] = expires_at.isoformat() if expires_at else None
+    return RoutingSnapshot(
+        user=RoutingUser(
+            user_id=user.id,
+            real_number=user.real_number,
+            ai_enabled=user.ai_enabled,
+            ai_off_action=user.ai_off_action,
+            spam_threshold=user.spam_threshold,
+            known_spam_action=user.known_spam_action,
+            persona=user.persona,
+            language=user.language,
+            max_call_seconds=user.max_call_seconds,
+        ),
+        whitelist=whitelist,
+    )
+
+
+async def invalidate_routing(cache: Cache, *, numbers: Sequence[str]) -> None:
+    """Drop phone-gateway's cached snapshot of these hosted numbers, so the next call sees the change."""
+    for number in numbers:
+        await cache.delete(routing_user_key(number))
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        real_number=user.real_number,
+        language=user.language,
+        hosted_numbers=sorted(number.number for number in user.hosted_numbers),
+        preferences=preferences_of(user),
+        created_at=as_utc(user.created_at) or user.created_at,
+    )
+
+
+def preferences_of(user: User) -> Preferences:
+    return Preferences.model_validate(
+        {
+            "ai_enabled": user.ai_enabled,
+            "ai_off_action": user.ai_off_action,
+            "persona": user.persona,
+            "max_call_seconds": user.max_call_seconds,
+            "spam_threshold": user.spam_threshold,
+            "known_spam_action": user.known_spam_action,
+        }
+    )
+
+
+def hosted_out(number: HostedNumber) -> HostedNumberOut:
+    return HostedNumberOut(
+        id=number.id, number=number.number, created_at=as_utc(number.created_at) or number.created_at
+    )
+
+
+def whitelist_out(entry: WhitelistEntry) -> WhitelistOut:
+    return WhitelistOut(
+        id=entry.id,
+        number=entry.number,
+        name=entry.name,
+        kind=entry.kind,
+        status=entry.status,
+        expires_at=as_utc(entry.expires_at),
+        created_at=as_utc(entry.created_at) or entry.created_at,
+    )

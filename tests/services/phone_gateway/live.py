@@ -1,0 +1,92 @@
+"""phone-gateway, user-management and profile-analytics served for real (uvicorn, free loopback ports) in a
+background thread, on a given database and Redis, so tests speak HTTP to them like carriers and users do."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+from answer_ninja.platform.settings import Settings, load_settings
+from answer_ninja.services.registry import build_app
+from tests.harness.servers import free_port, wait_for_port
+
+MY_SERVICES = ("phone-gateway", "user-management", "profile-analytics")
+TWILIO_TOKEN = "test-twilio-auth-token-0123456789"
+
+
+@dataclass
+class LiveServices:
+    settings: Settings
+    urls: dict[str, str]
+    servers: list[uvicorn.Server] = field(default_factory=list)
+    apps: dict[str, Any] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return self.urls[service]
+
+    def client(self, service: str, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.urls[service], headers=headers, timeout=10.0)
+
+    def register(self, email: str, hosted: str, *, real_number: str | None = "+8613900000001") -> tuple[str, str]:
+        """Register a user hosting ``hosted``; returns (user id, access token)."""
+        with self.client("user-management") as users:
+            body: dict[str, Any] = {"email": email, "password": "correct horse battery", "hosted_numbers": [hosted]}
+            if real_number:
+                body["real_number"] = real_number
+            created = users.post("/api/v1/auth/register", json=body)
+            assert created.status_code == 201, created.text
+            login = users.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
+            assert login.status_code == 200, login.text
+            return created.json()["id"], login.json()["access_token"]
+
+
+@contextmanager
+def live_services(
+    database_url: str, redis_url: str | None, *, services: tuple[str, ...] = MY_SERVICES, **overrides: Any
+) -> Iterator[LiveServices]:
+    ports = {name: free_port() for name in MY_SERVICES}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    settings = load_settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        jwt_secret="test-jwt-secret-that-is-long-enough-0123456789",
+        profile_hash_secret="test-profile-hash-secret-0123456789",
+        twilio_auth_token=TWILIO_TOKEN,
+        phone_gateway_url=urls["phone-gateway"],
+        user_management_url=urls["user-management"],
+        profile_analytics_url=urls["profile-analytics"],
+        realtime_processor_url="http://127.0.0.1:9",
+        log_json=True,
+        **overrides,
+    )
+    live = LiveServices(settings, urls)
+    for name in services:
+        live.apps[name] = build_app(name, settings)
+        config = uvicorn.Config(live.apps[name], host="127.0.0.1", port=ports[name], log_config=None)
+        live.servers.append(uvicorn.Server(config))
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve() for server in live.servers))
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve_all()), daemon=True)
+    thread.start()
+    try:
+        for name in services:
+            wait_for_port(ports[name], timeout=20)
+        deadline = time.monotonic() + 20
+        while not all(server.started for server in live.servers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        yield live
+    finally:
+        for server in live.servers:
+            server.should_exit = True
+        thread.join(timeout=15)

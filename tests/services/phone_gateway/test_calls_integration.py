@@ -1,0 +1,222 @@
+"""The full path from a carrier's webhook to a stored decision and call record, on real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from answer_ninja.telephony import acs_events
+from answer_ninja.telephony.acs_events import AcsCallControl
+from answer_ninja.telephony.loopback import LoopbackAnswer, LoopbackCarrier
+from tests.services.phone_gateway.live import TWILIO_TOKEN, LiveServices, live_services
+from tests.telephony.recorder import recorder
+from tests.telephony.test_acs_events import incoming_call_event
+
+pytestmark = pytest.mark.integration
+
+HOSTED, CALLER, REAL = "+8610012345678", "+8613800138000", "+8613900000001"
+
+
+def place_call(live: LiveServices, caller: str = CALLER, dialled: str = HOSTED, **kwargs: Any) -> LoopbackAnswer:
+    async def run() -> LoopbackAnswer:
+        carrier = LoopbackCarrier(live.url("phone-gateway"), auth_token=kwargs.pop("token", TWILIO_TOKEN))
+        try:
+            return await carrier.place_call(caller=caller, dialled=dialled, **kwargs)
+        finally:
+            await carrier.aclose()
+
+    return asyncio.run(run())
+
+
+def record(live: LiveServices, call_id: str) -> dict[str, Any]:
+    with live.client("phone-gateway") as gateway:
+        response = gateway.get(f"/internal/v1/calls/{call_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def records_by_sid(live: LiveServices, sid: str) -> dict[str, Any]:
+    """The record Twilio's CallSid created (reject/transfer TwiML does not carry our id)."""
+
+    async def find() -> str:
+        connection = await asyncpg.connect(live.settings.database_url.replace("+asyncpg", ""))
+        try:
+            call_id: str = await connection.fetchval("select id from call_records where carrier_call_id = $1", sid)
+        finally:
+            await connection.close()
+        return call_id
+
+    return record(live, asyncio.run(find()))
+
+
+def test_twilio_ai_call_streams_to_realtime_processor_with_the_users_settings(live: LiveServices) -> None:
+    user_id, token = live.register("ai@example.com", HOSTED)
+    with live.client("user-management", token) as users:
+        assert users.patch("/api/v1/me/preferences", json={"persona": "humorous"}).status_code == 200
+    answer = place_call(live)
+    assert answer.decision == "ai"
+    assert answer.stream_url == "ws://127.0.0.1:9/media/twilio"
+    assert answer.parameters["user_id"] == user_id
+    assert answer.parameters["persona"] == "humorous"
+    assert answer.parameters["max_call_seconds"] == "180"
+    stored = record(live, answer.parameters["call_id"])
+    assert (stored["decision"], stored["decision_reason"], stored["carrier"]) == ("ai", "default_ai", "twilio")
+    assert stored["caller_number"] == CALLER
+    assert stored["decision_latency_ms"] > 0
+
+
+def test_whitelisted_caller_is_dialled_through_and_a_failed_transfer_falls_back_to_ai(live: LiveServices) -> None:
+    _, token = live.register("wl@example.com", HOSTED, real_number=REAL)
+    with live.client("user-management", token) as users:
+        assert users.post("/api/v1/whitelist", json={"number": "138 0013 8000", "name": "Mum"}).status_code == 201
+
+    async def run() -> tuple[LoopbackAnswer, LoopbackAnswer]:
+        carrier = LoopbackCarrier(live.url("phone-gateway"), auth_token=TWILIO_TOKEN)
+        first = await carrier.place_call(caller=CALLER, dialled=HOSTED, call_sid="CA-transfer")
+        second = await carrier.report_dial_result(first, dial_status="no-answer")
+        await carrier.aclose()
+        return first, second
+
+    first, second = asyncio.run(run())
+    assert (first.decision, first.transfer_number) == ("transfer", REAL)
+    assert second.decision == "ai"
+    stored = record(live, second.parameters["call_id"])
+    assert (stored["decision"], stored["decision_reason"]) == ("ai", "transfer_failed")
+    assert stored["details"]["transfer_failed"]["previous_reason"] == "whitelisted"
+
+
+def test_ai_off_rejects_and_status_callbacks_complete_the_record(live: LiveServices) -> None:
+    _, token = live.register("off@example.com", HOSTED)
+    with live.client("user-management", token) as users:
+        assert users.patch("/api/v1/me/preferences", json={"ai_enabled": False}).status_code == 200
+    answer = place_call(live, call_sid="CA-off")
+    assert answer.decision == "reject"
+    stored = records_by_sid(live, "CA-off")
+    assert (stored["decision"], stored["decision_reason"], stored["status"]) == ("reject", "ai_disabled", "rejected")
+
+    with live.client("user-management", token) as users:
+        users.patch("/api/v1/me/preferences", json={"ai_enabled": True})
+
+    async def complete() -> None:
+        carrier = LoopbackCarrier(live.url("phone-gateway"), auth_token=TWILIO_TOKEN)
+        await carrier.place_call(caller="+8613700000000", dialled=HOSTED, call_sid="CA-done")
+        await carrier.report_status(call_sid="CA-done", status="in-progress")
+        await carrier.report_status(call_sid="CA-done", status="completed", duration_seconds=42)
+        await carrier.aclose()
+
+    asyncio.run(complete())
+    done = records_by_sid(live, "CA-done")
+    assert (done["status"], done["duration_seconds"]) == ("completed", 42.0)
+    assert done["answered_at"] is not None
+    assert done["ended_at"] is not None
+
+
+def test_known_spam_is_rejected_after_two_users_report_it(live: LiveServices) -> None:
+    _, token_a = live.register("a@example.com", HOSTED)
+    _, token_b = live.register("b@example.com", "+8610087654321")
+    assert place_call(live).decision == "ai"  # unknown so far
+    for token in (token_a, token_b):
+        with live.client("profile-analytics", token) as profiles:
+            response = profiles.post("/api/v1/feedback", json={"number": CALLER, "verdict": "spam", "category": "loan"})
+            assert response.status_code == 200, response.text
+    assert response.json()["risk_score"] == pytest.approx(5 / 6, abs=1e-3)
+    answer = place_call(live, call_sid="CA-spam")
+    assert answer.decision == "reject"  # profile-analytics wrote the new profile through to the gateway's cache
+    assert records_by_sid(live, "CA-spam")["decision_reason"] == "known_spam"
+
+
+def test_no_user_rejects_and_the_synthetic_probe_reaches_ai(live: LiveServices) -> None:
+    with live.client("phone-gateway") as gateway:
+        nobody = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": "+8610099999999"}).json()
+        probe = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": "+10000000000"}).json()
+    assert (nobody["decision"], nobody["reason"]) == ("reject", "no_user")
+    assert "stream_url" not in nobody
+    assert (probe["decision"], probe["reason"]) == ("ai", "synthetic_probe")
+    assert probe["stream_url"].endswith("/media/twilio")
+    stored = record(live, probe["call_id"])
+    assert stored["details"]["synthetic"] is True
+    assert stored["user_id"] is None
+
+
+def test_bad_twilio_signature_is_refused_and_nothing_is_recorded(live: LiveServices) -> None:
+    live.register("sig@example.com", HOSTED)
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        place_call(live, token="not-the-token", call_sid="CA-forged")
+    assert refused.value.response.status_code == 403
+    with live.client("phone-gateway") as gateway:
+        unsigned = gateway.post("/twilio/voice", data={"CallSid": "CA-x", "From": CALLER, "To": HOSTED})
+    assert unsigned.status_code == 403
+
+
+def test_carrier_retry_of_the_same_call_gets_the_same_record(live: LiveServices) -> None:
+    live.register("retry@example.com", HOSTED)
+    body = {"from": CALLER, "to": HOSTED, "call_id": "carrier-42"}
+    with live.client("phone-gateway") as gateway:
+        first = gateway.post("/webhook/incoming-call", json=body).json()
+        again = gateway.post("/webhook/incoming-call", json=body).json()
+        bad = gateway.post("/webhook/incoming-call", json={"to": HOSTED})
+    assert first["call_id"] == again["call_id"]
+    assert bad.status_code == 422
+    assert bad.json()["fields"][0]["field"] == "from"
+
+
+def test_gateway_decides_from_cache_when_user_management_is_down(postgres_url: str, redis_url: str) -> None:
+    with live_services(postgres_url, redis_url) as live:
+        live.register("cache@example.com", HOSTED)
+        with live.client("phone-gateway") as gateway:  # warm the cache
+            assert gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": HOSTED}).json()["reason"] == (
+                "default_ai"
+            )
+    # Same database and Redis; user-management and profile-analytics not running at all.
+    with live_services(postgres_url, redis_url, services=("phone-gateway",)) as gateway_only:
+        with gateway_only.client("phone-gateway") as gateway:
+            cached = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": HOSTED}).json()
+            unknown = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": "+8610055555555"}).json()
+        assert (cached["decision"], cached["reason"]) == ("ai", "default_ai")
+        assert (unknown["decision"], unknown["reason"]) == ("ai", "directory_unavailable")  # never dropped
+
+
+def test_event_grid_handshake_and_incoming_call_answered_through_the_sdk(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    with recorder(tmp_path) as acs, live_services(postgres_url, redis_url) as live:
+        acs.responses["/calling/callConnections:answer"] = (200, {"callConnectionId": "conn-9"})
+        key = base64.b64encode(b"k" * 32).decode()
+        gateway_ctx = live.apps["phone-gateway"].state.ctx
+        gateway_ctx.extras["acs_control"] = AcsCallControl(
+            f"endpoint={acs.url}/;accesskey={key}", connection_verify=False
+        )
+        live.register("acs@example.com", HOSTED)
+        with live.client("phone-gateway") as gateway:
+            handshake = gateway.post(
+                "/webhook/azure-events",
+                json=[{"eventType": acs_events.VALIDATION_EVENT, "data": {"validationCode": "v-1"}}],
+            )
+            assert handshake.json() == {"validationResponse": "v-1"}
+            delivered = gateway.post("/webhook/azure-events", json=[incoming_call_event(CALLER, HOSTED)])
+            assert delivered.status_code == 200, delivered.text
+            handled = delivered.json()["handled"][0]
+            missing = gateway.post("/webhook/azure-events", json=[{"eventType": incoming_call_event()["eventType"]}])
+            connected = gateway.post(
+                f"/acs/callbacks?call_id={handled['call_id']}",
+                json=[{"type": "Microsoft.Communication.CallConnected", "data": {}}],
+            )
+        assert handled["decision"] == "ai"
+        assert handled["stream_url"].endswith("/media/acs")
+        assert missing.status_code == 422
+        assert missing.json()["fields"][0]["field"] == "0.data"
+        assert connected.status_code == 204
+        stored = record(live, handled["call_id"])
+        assert stored["carrier"] == "acs"
+        assert stored["status"] == "in-progress"
+        assert stored["details"]["acs"] == "conn-9"
+        answer = acs.requests[0]
+        assert answer.body["mediaStreamingOptions"]["transportUrl"].endswith("/media/acs")
+        assert answer.body["callbackUri"].endswith(f"/acs/callbacks?call_id={handled['call_id']}")
