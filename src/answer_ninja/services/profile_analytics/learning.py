@@ -30,7 +30,7 @@ REPORT_WEIGHT = 2
 CONFIDENCE_HALF_POINT = 5.0
 
 SPAM_INTENTS = frozenset(
-    {"sales", "loan", "investment", "insurance", "telecom", "survey", "scam", "spam", "marketing", "debt_collection"}
+    {"sales", "loan", "investment", "insurance", "telecom", "survey", "real_estate", "scam", "spam", "marketing"}
 )
 # Intents that say the caller had a real reason to reach the user: their number may be proposed for the whitelist.
 LEGITIMATE_INTENTS = frozenset({"personal", "delivery", "appointment", "legitimate", "known_contact"})
