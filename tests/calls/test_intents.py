@@ -1,0 +1,98 @@
+"""Intent classification on the labelled utterance set: the accuracy floor, the scam rule, explainability."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from importlib import resources
+
+import pytest
+
+from answer_ninja.calls.intents import classify, normalise
+from answer_ninja.calls.vocabulary import Intent, Language
+
+# The issue asks for at least 95% on the labelled set; the benchmark prints the exact figure and the matrix.
+ACCURACY_FLOOR = 0.95
+# The later, smaller set (see docs/conversation-engine.md: it was first scored blind, then used for tuning).
+HOLDOUT_FLOOR = 0.90
+
+
+def load(name: str) -> list[dict[str, str]]:
+    text = resources.files("answer_ninja.calls").joinpath("data", name).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+LABELLED = load("intents.jsonl")
+HOLDOUT = load("intents_holdout.jsonl")
+
+
+def test_the_labelled_set_is_big_varied_and_covers_both_languages_and_every_intent() -> None:
+    assert len(LABELLED) >= 300
+    by_language = Counter(row["language"] for row in LABELLED)
+    assert by_language["zh-CN"] >= 150
+    assert by_language["en-US"] >= 100
+    assert {row["intent"] for row in LABELLED} == {intent.value for intent in Intent}
+    assert len({row["text"] for row in LABELLED}) == len(LABELLED), "no duplicates"
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en-US"])
+@pytest.mark.parametrize(
+    ("rows", "floor"), [(LABELLED, ACCURACY_FLOOR), (HOLDOUT, HOLDOUT_FLOOR)], ids=["set", "holdout"]
+)
+def test_accuracy_floor_per_language(rows: list[dict[str, str]], floor: float, language: str) -> None:
+    selected = [row for row in rows if row["language"] == language]
+    wrong = [
+        (row["intent"], got.value, row["text"])
+        for row in selected
+        if (got := classify(row["text"], Language(language)).intent).value != row["intent"]
+    ]
+    accuracy = 1 - len(wrong) / len(selected)
+    assert accuracy >= floor, f"{accuracy:.3f} < {floor}: {wrong[:10]}"
+
+
+def test_no_scam_in_either_set_is_ever_called_legitimate() -> None:
+    scams = [row for row in LABELLED + HOLDOUT if row["intent"] == "scam"]
+    assert len(scams) >= 50
+    for row in scams:
+        assert classify(row["text"]).intent is not Intent.LEGITIMATE, row["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您好这里是您的银行，您的快递到了，请把验证码告诉我",  # legitimate words, a scam request
+        "hi mom it's your son, please tell me the code you just got",
+        "您好，我是医院的，您家人住院了，需要马上转到这个账户",
+    ],
+)
+def test_a_scam_request_vetoes_a_legitimate_looking_call(text: str) -> None:
+    assert classify(text).intent is Intent.SCAM
+
+
+def test_language_is_detected_when_not_given() -> None:
+    assert classify("您好，我们有低息贷款").language is Language.ZH_CN
+    assert classify("we have a low interest loan").language is Language.EN_US
+
+
+def test_the_evidence_names_the_words_that_decided() -> None:
+    result = classify("您好，我们有一个理财产品，年化收益很高")
+    assert result.intent is Intent.INVESTMENT
+    assert "理财" in result.evidence
+
+
+def test_no_evidence_means_unknown_with_modest_confidence() -> None:
+    result = classify("喂？喂？")
+    assert result.intent is Intent.UNKNOWN
+    assert result.confidence < 0.7
+
+
+def test_more_evidence_means_more_confidence() -> None:
+    weak = classify("we have a deal for you")
+    strong = classify("pre-approved personal loan, low interest rate, no credit check")
+    assert strong.confidence > weak.confidence
+
+
+def test_asr_spacing_and_homophones_are_tolerated() -> None:
+    assert classify("我们 这边 有个 代款 业务 利息 很低").intent is Intent.LOAN
+    assert normalise("你 好，  贷 款！", Language.ZH_CN) == "你好贷款"
+    assert classify("calling about your insurants policy").intent is Intent.INSURANCE
