@@ -58,9 +58,28 @@ def test_legitimate_caller_stays_in_handling() -> None:
 
 
 def test_a_scam_stays_a_scam_and_an_unclear_turn_changes_nothing() -> None:
-    assert remembered_intent(Intent.SCAM, Intent.LEGITIMATE) is Intent.SCAM
-    assert remembered_intent(Intent.LOAN, Intent.UNKNOWN) is Intent.LOAN
-    assert remembered_intent(Intent.UNKNOWN, Intent.SURVEY) is Intent.SURVEY
+    assert remembered_intent(Intent.SCAM, 0.8, heard(Intent.LEGITIMATE, 0.9)) == (Intent.SCAM, 0.8)
+    assert remembered_intent(Intent.LOAN, 0.7, heard(Intent.UNKNOWN, 0.6)) == (Intent.LOAN, 0.7)
+    assert remembered_intent(Intent.UNKNOWN, 0.6, heard(Intent.SURVEY, 0.5)) == (Intent.SURVEY, 0.5)
+
+
+def test_a_call_that_turns_into_a_scam_becomes_one_at_once() -> None:
+    assert remembered_intent(Intent.LEGITIMATE, 0.9, heard(Intent.SCAM, 0.5)) == (Intent.SCAM, 0.5)
+
+
+def test_a_weaker_other_intent_does_not_relabel_the_call() -> None:
+    assert remembered_intent(Intent.INSURANCE, 0.83, heard(Intent.SALES, 0.5)) == (Intent.INSURANCE, 0.83)
+    assert remembered_intent(Intent.SALES, 0.5, heard(Intent.INSURANCE, 0.83)) == (Intent.INSURANCE, 0.83)
+    assert remembered_intent(Intent.LOAN, 0.5, heard(Intent.LOAN, 0.75)) == (Intent.LOAN, 0.75)
+
+
+def test_the_time_waster_stalls_in_handling_instead_of_declining() -> None:
+    state = start(Persona.TIME_WASTER)
+    for second in range(6):
+        outcome = take_turn(state, heard(Intent.SCAM), Cues(persistence=True), now=1000.0 + second, policy=POLICY)
+        state = outcome.state
+        assert state.stage is Stage.HANDLING
+    assert outcome.should_terminate is False
 
 
 def test_an_ended_call_takes_no_more_turns() -> None:

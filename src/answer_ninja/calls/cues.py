@@ -16,7 +16,9 @@ _PATTERNS: dict[Language, dict[str, re.Pattern[str]]] = {
         "persistence": re.compile(
             r"但是|可是|不过|真的|机会|听我说|再考虑|考虑一下|就一分钟|耽误.{0,4}(一|两)?分钟|很划算|错过|别挂|先别|了解一下"
         ),
-        "frustration": re.compile(r"烦|滚|骗子|有病|神经病|闭嘴|搞什么|什么态度|浪费.{0,2}时间|去死|妈的|靠"),
+        "frustration": re.compile(
+            r"烦|滚|骗子|有病|神经病|闭嘴|搞什么|什么态度|浪费.{0,2}时间|去死|妈的|靠|耍我|到底(在|要|想)|快点"
+        ),
         "goodbye": re.compile(r"再见|拜拜|不打扰了|挂了|先这样|打扰了再见|好的再见|88"),
     },
     Language.EN_US: {

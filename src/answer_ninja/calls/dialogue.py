@@ -48,11 +48,22 @@ class TurnOutcome:
     reason: str
 
 
-def remembered_intent(previous: Intent, heard: Intent) -> Intent:
-    """The call's intent after this turn: a scam stays a scam, and a turn with no intent changes nothing."""
-    if previous is Intent.SCAM or heard is Intent.UNKNOWN:
-        return previous
-    return heard
+def remembered_intent(previous: Intent, confidence: float, heard: Classification) -> tuple[Intent, float]:
+    """The call's intent and confidence after this turn.
+
+    A scam stays a scam and any turn that sounds like one makes the call one; a turn with no intent changes
+    nothing; otherwise the call keeps its intent unless this turn is more sure of another one (a seller who
+    says "really cheap" is still selling insurance).
+    """
+    if heard.intent is Intent.UNKNOWN:
+        return previous, confidence
+    if previous is Intent.SCAM:
+        return previous, max(confidence, heard.confidence) if heard.intent is Intent.SCAM else confidence
+    if heard.intent is Intent.SCAM or previous is Intent.UNKNOWN:
+        return heard.intent, heard.confidence
+    if heard.intent is previous or heard.confidence > confidence:
+        return heard.intent, max(confidence, heard.confidence) if heard.intent is previous else heard.confidence
+    return previous, confidence
 
 
 def _advance(stage: Stage, steps: int) -> Stage:
@@ -64,6 +75,8 @@ def next_stage(state: DialogueState, intent: Intent, cues: Cues) -> tuple[Stage,
     """The stage after this turn (monotonic), and why."""
     if state.stage is Stage.INITIAL:
         return Stage.HANDLING, "first_turn"
+    if state.persona is Persona.TIME_WASTER and intent.is_unwanted:
+        return Stage.HANDLING, "keeping_caller_busy"  # stalls, never declines: the caller must not give up
     if not intent.is_unwanted:
         if cues.frustration:
             return _advance(
@@ -89,7 +102,7 @@ def take_turn(
     """The conversation after one caller utterance (``now`` is wall-clock seconds, like ``started_at``)."""
     if state.ended:
         return TurnOutcome(state, True, (state.end_reason or EndReason.GOODBYE).value)
-    intent = remembered_intent(state.intent, heard.intent)
+    intent, confidence = remembered_intent(state.intent, state.confidence, heard)
     stage, why = next_stage(state, intent, cues)
     # Pitching again after the first turn counts as persistence; saying "but", "really", "opportunity" counts again.
     repeated = intent.is_unwanted and state.stage is not Stage.INITIAL
@@ -99,7 +112,7 @@ def take_turn(
         turn=state.turn + 1,
         stage=stage,
         intent=intent,
-        confidence=heard.confidence if heard.intent is not Intent.UNKNOWN else state.confidence,
+        confidence=confidence,
         persistence=state.persistence + pushed,
         frustration=state.frustration + (1 if cues.frustration else 0),
     )

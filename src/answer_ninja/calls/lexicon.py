@@ -115,7 +115,7 @@ ZH: WeightedPatterns = {
 EN: WeightedPatterns = {
     Intent.SCAM: (
         (1.5, r"\b(irs|fbi|police|sheriff'?s?|immigration|social security|federal|court|ceo|boss|tax office)\b"),
-        (2, r"\b(warrant|arrest(ed)?|deported|jury duty|fine|suspended|back taxes|crime|hacked)\b"),
+        (2, r"\b(warrant|arrest(ed)?|deported|jury duty|pay a fine|suspended|back taxes|crime|hacked)\b"),
         (2.5, r"\bbail\b|\bbond\b"),
         (
             3,

@@ -14,7 +14,7 @@ class TerminationPolicy:
 
     max_turns: int = 8
     max_duration_seconds: float = 180.0
-    persistence_limit: int = 5
+    persistence_limit: int = 6
     frustration_limit: int = 2
 
 

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # --- conversation-engine (dialogue, intents, LLM) ---
     conversation_max_turns: int = Field(default=8, ge=1, le=200, description="AI ends the call after N turns")
     conversation_max_duration_seconds: float = Field(default=180.0, gt=0, le=3600)
-    conversation_persistence_limit: int = Field(default=5, ge=1, le=100, description="pushes before hanging up")
+    conversation_persistence_limit: int = Field(default=6, ge=1, le=100, description="pushes before hanging up")
     conversation_frustration_limit: int = Field(default=2, ge=1, le=100, description="angry turns before hanging up")
     conversation_state_ttl_seconds: float = Field(default=3600.0, gt=0, description="call state lifetime in cache")
     conversation_default_persona: Literal["polite", "direct", "humorous", "professional", "time_waster"] = "polite"
