@@ -59,7 +59,12 @@ class PiperTextToSpeech:
 
 
 class EspeakTextToSpeech:
-    """espeak-ng (Debian package): robotic but instant, and the only offline Mandarin voice here."""
+    """espeak-ng (Debian package): robotic but instant, and the only offline Mandarin voice here.
+
+    Debian's espeak-ng has only a small Mandarin dictionary: characters it lacks are read out as pinyin with English
+    digits ("nin two"). So Mandarin goes in as pinyin with tone numbers (pypinyin's dictionary) and is read by the
+    ``cmn-latn-pinyin`` voice, which Whisper then mostly understands.
+    """
 
     name = "espeak-ng"
     languages = ("zh-CN", "en-US")
@@ -71,11 +76,14 @@ class EspeakTextToSpeech:
         self._binary = found
 
     async def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
-        voice = _ESPEAK_VOICE.get(language)
-        if voice is None:
+        if language == "zh-CN":
+            voice, spoken, speed = "cmn-latn-pinyin", to_pinyin(text), "190"
+        elif language == "en-US":
+            voice, spoken, speed = "en-us", text, "170"
+        else:
             raise SpeechProviderError(f"espeak-ng: no voice for {language}")
         process = await asyncio.create_subprocess_exec(
-            self._binary, "-v", voice, "-s", "170", "--stdout", text,
+            self._binary, "-v", voice, "-s", speed, "--stdout", spoken,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
@@ -83,6 +91,18 @@ class EspeakTextToSpeech:
         if process.returncode != 0 or not wav:
             raise SpeechProviderError(f"espeak-ng failed: {errors.decode(errors='replace')[:200]}")
         yield _wav_to_pcm16k(wav)
+
+
+# Full-width punctuation -> ASCII, so espeak-ng pauses at it instead of skipping it.
+_PUNCTUATION = str.maketrans("，。！？；：、“”（）", ",.!?;:,\"\"()")
+
+
+def to_pinyin(text: str) -> str:
+    """Mandarin text -> pinyin with tone numbers ("您好" -> "nin2 hao3"); other characters are kept."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = lazy_pinyin(text.translate(_PUNCTUATION), style=Style.TONE3, neutral_tone_with_five=True)
+    return " ".join(syllables)
 
 
 def _wav_to_pcm16k(wav: bytes) -> bytes:

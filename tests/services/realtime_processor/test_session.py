@@ -69,7 +69,8 @@ async def test_real_barge_in_clears_and_records_only_what_was_heard() -> None:
     await caller.say(PITCH, 1.2)
     await caller.silence(0.4)
     reply_turn = session.turns[-1]
-    assert session.ai_speaking and reply_turn.ai_text
+    assert session.ai_speaking
+    assert reply_turn.ai_text
     await caller.say(AGAIN, 1.0)  # talks over the AI for longer than the barge-in threshold
     assert output.clears == 1
     assert reply_turn.interrupted
@@ -97,7 +98,7 @@ async def test_silence_gets_a_prompt_then_a_goodbye_and_hang_up() -> None:
 
 async def test_carrier_without_marks_finishes_playback_by_audio_time() -> None:
     config = SessionConfig(silence_prompt_ms=1000, silence_goodbye_ms=1000)
-    session, caller, _, output = make_session([], config=config, supports_marks=False)
+    session, caller, _, _output = make_session([], config=config, supports_marks=False)
     await session.start()
     assert session.ai_speaking  # the greeting is playing
     await caller.silence(9.0)

@@ -6,10 +6,12 @@ import asyncio
 from collections.abc import Callable
 
 from fastapi import FastAPI, WebSocket
+from fastapi.responses import JSONResponse
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.realtime_processor.call_store import load_call
 from answer_ninja.services.realtime_processor.carriers import acs_stream, twilio_stream
 from answer_ninja.services.realtime_processor.providers import SpeechProviders, build_providers
 from answer_ninja.services.realtime_processor.replies import HttpReplyClient, ReplyClient
@@ -49,6 +51,9 @@ def make_configure(
             task = ctx.extras.get("presynthesis")
             if task is not None:
                 task.cancel()
+            runtime: VoiceRuntime | None = ctx.extras.get("voice")
+            if runtime is not None:
+                await runtime.wait_closed(timeout=ctx.settings.shutdown_grace_seconds)
 
         ctx.on_startup.append(start)
         ctx.on_shutdown.append(stop)
@@ -72,6 +77,22 @@ def make_configure(
                 "stt": runtime.providers.stt.name,
                 "tts": runtime.providers.tts.name,
             }
+
+        @app.get("/api/v1/voice/calls/{call_id}", tags=["voice"], summary="A finished call's transcript and timings")
+        async def voice_call(call_id: str) -> JSONResponse:
+            record = await load_call(ctx.require_database(), call_id)
+            if record is None:
+                return JSONResponse(status_code=404, content={"error": f"no call {call_id}", "fields": []})
+            return JSONResponse(
+                {
+                    "call_id": record.id,
+                    "status": record.status,
+                    "outcome": record.outcome,
+                    "duration_seconds": record.duration_seconds,
+                    "transcript": record.transcript,
+                    "turn_timings": record.turn_timings,
+                }
+            )
 
     return configure
 

@@ -103,6 +103,11 @@ async def save_call(database: Database, call: FinishedCall) -> None:
         await session.commit()
 
 
+async def load_call(database: Database, call_id: str) -> CallRecord | None:
+    async with database.session() as session:
+        return await session.get(CallRecord, call_id)
+
+
 async def load_turns(database: Database, call_id: str) -> list[ConversationTurn]:
     async with database.session() as session:
         result = await session.execute(

@@ -139,7 +139,7 @@ async def twilio_stream(websocket: WebSocket, runtime: VoiceRuntime) -> None:
         pass  # the carrier went away: the call is over
     finally:
         if session is not None:
-            await runtime.close(session)
+            await runtime.release(session)
         if websocket.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await websocket.close()
@@ -174,7 +174,7 @@ async def acs_stream(websocket: WebSocket, runtime: VoiceRuntime) -> None:
         pass
     finally:
         if session is not None:
-            await runtime.close(session)
+            await runtime.release(session)
         if websocket.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await websocket.close()

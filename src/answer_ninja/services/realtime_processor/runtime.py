@@ -55,6 +55,7 @@ class VoiceRuntime:
     prepared: PreparedAudio = field(init=False)
     sessions: dict[str, CallSession] = field(default_factory=dict)
     _requests: dict[str, CallRequest] = field(default_factory=dict)
+    _closing: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.prepared = PreparedAudio(self.providers.tts)
@@ -86,6 +87,18 @@ class VoiceRuntime:
         metrics.ACTIVE_CALLS.labels(request.carrier).inc()
         log.info("call_started", call_id=request.call_id, carrier=request.carrier, language=session.call.language)
         return session
+
+    async def release(self, session: CallSession) -> None:
+        """Close the call in its own task: a cancelled WebSocket handler must not lose the call record."""
+        task = asyncio.create_task(self.close(session), name=f"close:{session.call.call_id}")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        await asyncio.shield(task)
+
+    async def wait_closed(self, timeout: float) -> None:
+        """At shutdown: let the records of calls that just ended be written."""
+        if self._closing:
+            await asyncio.wait(list(self._closing), timeout=timeout)
 
     async def close(self, session: CallSession) -> None:
         """The stream is gone: complete the record, tell conversation-engine and profile-analytics."""

@@ -43,6 +43,9 @@ FINAL_SLACK_BYTES = 16 * PCM_FRAME_BYTES
 MARK_GRACE_MS = 2000
 _BYTES_PER_MS = 32  # PCM16 at 16 kHz
 FIRST_SEND_BYTES = 100 * _BYTES_PER_MS
+# Share of the utterance a partial transcript must have heard to be answered at once instead of waiting for the
+# final pass (on 2 busy cores a Whisper pass takes about a second, so waiting costs a second).
+SPECULATIVE_MIN_COVERAGE = 0.5
 
 
 class AudioOutput(Protocol):
@@ -367,20 +370,28 @@ class CallSession:
             self._spawn(self._record_full_transcript(turn, utterance, generation), "final-transcript")
 
     async def _turn_text(self, utterance: bytes, generation: int) -> tuple[str, bool]:
-        partial = self._partial
-        if _complete(partial, generation, len(utterance)):
-            assert partial is not None
-            return partial.text, False
-        prepared = self._prepared
-        if (
+        """The caller's words, and whether they come from a partial pass (decided early, before the final one)."""
+        for attempt in range(2):
+            partial = self._partial
+            if partial is not None and _complete(partial, generation, len(utterance)):
+                return partial.text, False
+            if self._usable_partial(partial, generation, len(utterance)):
+                assert partial is not None
+                return partial.text, True
+            if attempt == 0 and self._pass is not None and not self._pass.done():
+                with contextlib.suppress(Exception):
+                    await self._pass
+        return await self.stt.transcribe(utterance, self.call.language), False
+
+    @staticmethod
+    def _usable_partial(partial: _Partial | None, generation: int, size: int) -> bool:
+        """A partial that heard most of the utterance is good enough to answer now (spam pitches open with intent)."""
+        return (
             partial is not None
             and partial.generation == generation
-            and partial.text
-            and prepared is not None
-            and prepared.text == partial.text
-        ):
-            return partial.text, True
-        return await self._transcribe_now(utterance, generation), False
+            and bool(partial.text)
+            and partial.covered_bytes >= size * SPECULATIVE_MIN_COVERAGE
+        )
 
     async def _record_full_transcript(self, turn: Turn, utterance: bytes, generation: int) -> None:
         """The reply went out on a partial transcript: the record keeps what the caller said in full."""
@@ -551,9 +562,12 @@ class CallSession:
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait for the background work that completes the record (final transcripts, confirmations)."""
-        pending = [task for task in self._tasks if not task.done()]
+        current = asyncio.current_task()
+        pending = [task for task in self._tasks if not task.done() and task is not current]
         if pending:
-            await asyncio.wait(pending, timeout=timeout)
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            if late:
+                log.warning("session_tasks_unfinished", call_id=self.call.call_id, tasks=[t.get_name() for t in late])
 
     # ------------------------------------------------------------------ helpers
     def _next_turn_index(self) -> int:

@@ -1,0 +1,129 @@
+"""``answer-ninja call --script <name>``: a scripted caller rings the running stack and talks to the AI."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import typer
+from rich.table import Table
+
+from answer_ninja.cli import app
+from answer_ninja.cli.common import console, err_console, settings_or_exit
+from answer_ninja.platform.settings import Settings
+
+
+def _ws_url(http_url: str, path: str) -> str:
+    return http_url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + path
+
+
+async def _fetch_record(settings: Settings, call_id: str) -> dict[str, Any] | None:
+    url = f"{settings.realtime_processor_url}/api/v1/voice/calls/{call_id}"
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        for _ in range(20):  # the record is written just after the stream closes
+            response = await client.get(url)
+            if response.status_code == 200 and response.json().get("outcome"):
+                body: dict[str, Any] = response.json()
+                return body
+            await asyncio.sleep(0.25)
+    return None
+
+
+async def _place(settings: Settings, caller: str, dialled: str) -> tuple[str, dict[str, str]]:
+    from answer_ninja.telephony.loopback import LoopbackCarrier
+
+    carrier = LoopbackCarrier(settings.phone_gateway_url)
+    try:
+        answer = await carrier.place_call(caller=caller, dialled=dialled)
+    finally:
+        await carrier.aclose()
+    if answer.decision != "ai" or not answer.stream_url:
+        raise typer.BadParameter(f"phone-gateway answered {answer.decision!r}, not the AI", param_hint="--to")
+    return answer.stream_url, dict(answer.parameters)
+
+
+async def _run_call(settings: Settings, name: str, dialled: str | None, direct: bool) -> int:
+    from answer_ninja.speech.local_tts import EspeakTextToSpeech, LanguageRoutedTextToSpeech, PiperTextToSpeech
+    from answer_ninja.speech.simulator import SimulatedCaller, load_script, synthesize_script
+
+    script = load_script(name)
+    console.print(f"[bold]{script.name}[/bold] ({script.language}): {script.description}")
+    engines: list[PiperTextToSpeech | EspeakTextToSpeech] = [EspeakTextToSpeech()]
+    if script.language == "en-US":
+        engines.insert(0, await asyncio.to_thread(PiperTextToSpeech))
+    audio = await synthesize_script(script, LanguageRoutedTextToSpeech(engines))
+    if direct:
+        ws_url = _ws_url(settings.realtime_processor_url, "/media/twilio")
+        parameters = {"call_id": uuid.uuid4().hex, "carrier": "loopback", "caller": script.caller}
+    else:
+        ws_url, parameters = await _place(settings, script.caller, dialled or settings.synthetic_probe_number)
+    # The simulated caller speaks the script's language whatever the callee's preference is.
+    parameters["language"] = script.language
+    console.print(f"call {parameters['call_id']} -> {ws_url}")
+    result = await SimulatedCaller(script, audio, ws_url=ws_url, parameters=parameters).run()
+    record = await _fetch_record(settings, parameters["call_id"])
+    _print_call(result, record)
+    return 0 if record is not None else 1
+
+
+def _print_call(result: Any, record: dict[str, Any] | None) -> None:
+    if record is None:
+        err_console.print("[yellow]no call record came back from realtime-processor[/yellow]")
+        for turn in result.turns:
+            console.print(f"caller: {turn.text}  ({_ms(turn.voice_to_voice_ms)} to reply)")
+        return
+    timings = {entry["turn"]: entry for entry in record.get("turn_timings", [])}
+    table = Table(show_header=True, header_style="bold")
+    for column in ("turn", "speaker", "text", "voice-to-voice", "stages (ms)"):
+        table.add_column(column)
+    for entry in record.get("transcript", []):
+        timing = timings.get(entry["turn"], {}) if entry["speaker"] == "ai" else {}
+        stages = " ".join(
+            f"{key}={round(timing[key])}" for key in ("endpointing", "stt", "reply", "tts_first_byte") if key in timing
+        )
+        text = entry["text"] + (" [cut off]" if entry.get("interrupted") else "")
+        table.add_row(str(entry["turn"]), entry["speaker"], text, _ms(timing.get("voice_to_voice")), stages)
+    console.print(table)
+    heard = [turn.voice_to_voice_ms for turn in result.turns if turn.voice_to_voice_ms is not None]
+    console.print(
+        f"outcome: [bold]{record.get('outcome')}[/bold] (hung up by {result.ended_by}), "
+        f"{result.duration_seconds:.1f}s, barge-ins {result.clears}, "
+        f"caller-side voice-to-voice: {', '.join(_ms(value) for value in heard) or 'none'}"
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f} ms"
+
+
+@app.command()
+def call(
+    script: str = typer.Option(..., "--script", help="Caller script name (answer-ninja call --list)"),
+    to: str | None = typer.Option(None, help="Number dialled (default: the synthetic probe number)"),
+    direct: bool = typer.Option(False, help="Skip phone-gateway: stream straight to realtime-processor"),
+) -> None:
+    """Place a scripted call through phone-gateway (loopback carrier) and print the conversation."""
+    from answer_ninja.speech.simulator import ScriptError
+
+    settings = settings_or_exit()
+    try:
+        code = asyncio.run(_run_call(settings, script, to, direct))
+    except ScriptError as error:
+        err_console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from None
+    except httpx.HTTPError as error:
+        err_console.print(f"[red]error:[/red] cannot reach the stack ({type(error).__name__}: {error}); is it up?")
+        raise typer.Exit(code=1) from None
+    raise typer.Exit(code=code)
+
+
+@app.command("call-scripts")
+def call_scripts() -> None:
+    """List the caller scripts."""
+    from answer_ninja.speech.simulator import load_script, script_names
+
+    for name in script_names():
+        script = load_script(name)
+        console.print(f"{name:<16} {script.language}  {script.description}")
