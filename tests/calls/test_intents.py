@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from importlib import resources
 
 import pytest
 
-from answer_ninja.calls.intents import classify, normalise
+from answer_ninja.calls.intents import classify, classify_by_patterns, normalise
 from answer_ninja.calls.vocabulary import Intent, Language
+from answer_ninja.services.conversation_engine.understanding import load_labelled, packaged_ngram
 
 # The issue asks for at least 95% on the labelled set; the benchmark prints the exact figure and the matrix.
 ACCURACY_FLOOR = 0.95
-# The later, smaller set (see docs/conversation-engine.md: it was first scored blind, then used for tuning).
-HOLDOUT_FLOOR = 0.90
+# Utterances written after the patterns were tuned and never trained on (docs/conversation-engine.md): the
+# honest figure. 87.7% when written; the floor catches a change that makes the classifier generalise worse.
+UNSEEN_FLOOR = 0.85
 
-
-def load(name: str) -> list[dict[str, str]]:
-    text = resources.files("answer_ninja.calls").joinpath("data", name).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-LABELLED = load("intents.jsonl")
-HOLDOUT = load("intents_holdout.jsonl")
+LABELLED = load_labelled("intents.jsonl")
+LATER = load_labelled("intents_later.jsonl")
+UNSEEN = load_labelled("intents_unseen.jsonl")
+MODEL = packaged_ngram()
 
 
 def test_the_labelled_set_is_big_varied_and_covers_both_languages_and_every_intent() -> None:
@@ -36,24 +32,28 @@ def test_the_labelled_set_is_big_varied_and_covers_both_languages_and_every_inte
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en-US"])
-@pytest.mark.parametrize(
-    ("rows", "floor"), [(LABELLED, ACCURACY_FLOOR), (HOLDOUT, HOLDOUT_FLOOR)], ids=["set", "holdout"]
-)
-def test_accuracy_floor_per_language(rows: list[dict[str, str]], floor: float, language: str) -> None:
+@pytest.mark.parametrize("rows", [LABELLED, LATER], ids=["labelled", "later"])
+def test_accuracy_floor_per_language(rows: list[dict[str, str]], language: str) -> None:
     selected = [row for row in rows if row["language"] == language]
     wrong = [
         (row["intent"], got.value, row["text"])
         for row in selected
-        if (got := classify(row["text"], Language(language)).intent).value != row["intent"]
+        if (got := classify(row["text"], Language(language), ngram=MODEL).intent).value != row["intent"]
     ]
     accuracy = 1 - len(wrong) / len(selected)
-    assert accuracy >= floor, f"{accuracy:.3f} < {floor}: {wrong[:10]}"
+    assert accuracy >= ACCURACY_FLOOR, f"{accuracy:.3f} < {ACCURACY_FLOOR}: {wrong[:10]}"
 
 
-def test_no_scam_in_either_set_is_ever_called_legitimate() -> None:
-    scams = [row for row in LABELLED + HOLDOUT if row["intent"] == "scam"]
-    assert len(scams) >= 50
+def test_unseen_utterances_floor() -> None:
+    right = [classify(row["text"], ngram=MODEL).intent.value == row["intent"] for row in UNSEEN]
+    assert sum(right) / len(right) >= UNSEEN_FLOOR
+
+
+def test_no_scam_in_any_set_is_ever_called_legitimate() -> None:
+    scams = [row for row in LABELLED + LATER + UNSEEN if row["intent"] == "scam"]
+    assert len(scams) >= 70
     for row in scams:
+        assert classify(row["text"], ngram=MODEL).intent is not Intent.LEGITIMATE, row["text"]
         assert classify(row["text"]).intent is not Intent.LEGITIMATE, row["text"]
 
 
@@ -67,6 +67,7 @@ def test_no_scam_in_either_set_is_ever_called_legitimate() -> None:
 )
 def test_a_scam_request_vetoes_a_legitimate_looking_call(text: str) -> None:
     assert classify(text).intent is Intent.SCAM
+    assert classify(text, ngram=MODEL).intent is Intent.SCAM
 
 
 def test_language_is_detected_when_not_given() -> None:
@@ -84,6 +85,20 @@ def test_no_evidence_means_unknown_with_modest_confidence() -> None:
     result = classify("喂？喂？")
     assert result.intent is Intent.UNKNOWN
     assert result.confidence < 0.7
+    assert classify("？？……", ngram=MODEL).intent is Intent.UNKNOWN, "nothing to go on: the model abstains"
+
+
+def test_a_word_that_names_the_intent_decides_otherwise_the_model_does() -> None:
+    named = classify("我们有低息贷款", ngram=MODEL)
+    assert (named.intent, named.method) == (Intent.LOAN, "patterns")
+    assert (
+        classify_by_patterns("hello, new restaurant opening, here is a voucher", Language.EN_US).intent
+        is Intent.UNKNOWN
+    )
+    assert classify_by_patterns("hi it is your brother, call me back tonight", Language.EN_US).intent is Intent.UNKNOWN
+    by_model = classify("hi it is your brother, call me back tonight", ngram=MODEL)
+    assert (by_model.intent, by_model.method) == (Intent.LEGITIMATE, "ngram")
+    assert 0.3 <= by_model.confidence <= 0.95
 
 
 def test_more_evidence_means_more_confidence() -> None:

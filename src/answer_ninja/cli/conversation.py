@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from answer_ninja.calls.intents import classify
 from answer_ninja.calls.vocabulary import Language
 from answer_ninja.cli import app
 from answer_ninja.cli.common import console, settings_or_exit
@@ -41,9 +40,11 @@ def classify_text(
     language: Language | None = typer.Option(None, help="zh-CN or en-US; detected when absent"),
 ) -> None:
     """The intent of one utterance, with its confidence and the words that decided it."""
-    result = classify(text, language)
+    from answer_ninja.services.conversation_engine.understanding import understand
+
+    result = understand(text, language)
     console.print(
-        f"{result.intent.value} (confidence {result.confidence:.2f}, {result.language.value}); "
+        f"{result.intent.value} (confidence {result.confidence:.2f}, {result.language.value}, by {result.method}); "
         f"evidence: {', '.join(result.evidence) or '-'}",
         highlight=False,
     )

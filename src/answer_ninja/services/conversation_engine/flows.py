@@ -12,7 +12,6 @@ from typing import Any
 
 from answer_ninja.calls.cues import read_cues
 from answer_ninja.calls.dialogue import DialogueState, TurnOutcome, hang_up, take_turn
-from answer_ninja.calls.intents import classify
 from answer_ninja.calls.language import detect_language
 from answer_ninja.calls.replies import choose_reply
 from answer_ninja.calls.termination import TerminationPolicy
@@ -27,6 +26,7 @@ from answer_ninja.services.conversation_engine.state import (
     dialogue_to_json,
     prepared_key,
 )
+from answer_ninja.services.conversation_engine.understanding import understand
 
 # History kept per call in the state record (the LLM sees fewer; see llm.prompt.HISTORY_TURNS).
 MAX_HISTORY_ENTRIES = 60
@@ -76,7 +76,7 @@ class ConversationEngine:
         if request.persona is not None and request.persona is not state.persona:
             state = replace(state, persona=request.persona)
         language = request.language or state.language
-        heard = classify(request.text, language)
+        heard = understand(request.text, language)
         outcome = take_turn(state, heard, read_cues(request.text, language), now=now, policy=self.policy)
         new_state = outcome.state
         choice = choose_reply(

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from answer_ninja.calls.intents import classify
 from answer_ninja.calls.replies import all_lines
 from answer_ninja.calls.vocabulary import Language
 from answer_ninja.services.conversation_engine.flows import CallNotFoundError, ConversationEngine
@@ -19,6 +18,7 @@ from answer_ninja.services.conversation_engine.schemas import (
     ManageResponse,
     TemplatesResponse,
 )
+from answer_ninja.services.conversation_engine.understanding import understand
 
 router = APIRouter(prefix="/api/v1", tags=["conversation"])
 
@@ -59,7 +59,11 @@ async def end(body: EndRequest, request: Request, call_id: str = CallId) -> dict
 
 @router.post("/intent/classify", response_model=ClassifyResponse, summary="Intent of one utterance")
 async def classify_intent(body: ClassifyRequest) -> ClassifyResponse:
-    result = classify(body.text, body.language)
+    result = understand(body.text, body.language)
     return ClassifyResponse(
-        intent=result.intent, confidence=result.confidence, language=result.language, evidence=list(result.evidence)
+        intent=result.intent,
+        confidence=result.confidence,
+        language=result.language,
+        evidence=list(result.evidence),
+        method=result.method,
     )

@@ -65,6 +65,7 @@ class ClassifyResponse(BaseModel):
     confidence: float
     language: Language
     evidence: list[str]
+    method: str = Field(description="patterns (a word named the intent), ngram (the model decided) or none")
 
 
 class TemplatesResponse(BaseModel):
