@@ -25,8 +25,7 @@ class Observation:
     instances: dict[str, list[Instance]] = field(default_factory=dict)
     nodes: list[NodeStatus] = field(default_factory=list)
     revisions: dict[str, list[Revision]] = field(default_factory=dict)
-    config_version: str | None = None
-    known_good_config_version: str | None = None
+    # Keys where app-config differs from the last known-good one (empty: same, or none recorded yet).
     config_changed_keys: list[str] = field(default_factory=list)
     last_logs: dict[str, list[str]] = field(default_factory=dict)
     now: datetime | None = None
@@ -70,10 +69,7 @@ def classify_cause(observation: Observation, service: str, evidence: list[str]) 
             f"crash-loop count {instance.consecutive_crashes}, {exit_text}, revision {instance.revision}"
         )
     evidence.append(f"{service}: {probe.summary()}")
-    config_drift = (
-        observation.known_good_config_version is not None
-        and observation.config_version != observation.known_good_config_version
-    )
+    config_drift = bool(observation.config_changed_keys)
     if any(instance.last_exit_reason == "OOMKilled" for instance in instances):
         evidence.append(f"{service}: killed for memory (OOMKilled)")
         return Cause.OOM
@@ -84,8 +80,7 @@ def classify_cause(observation: Observation, service: str, evidence: list[str]) 
     )
     if exited_with_error and config_drift:
         evidence.append(
-            "app-config differs from the last known-good one"
-            + (f" in {', '.join(observation.config_changed_keys)}" if observation.config_changed_keys else "")
+            f"app-config differs from the last known-good one in {', '.join(observation.config_changed_keys)}"
         )
         return Cause.BAD_CONFIG
     if release is not None:
@@ -112,9 +107,15 @@ def diagnose(observation: Observation) -> Diagnosis:
         for condition, on in (
             ("MemoryPressure", node.memory_pressure),
             ("DiskPressure", node.disk_pressure),
-            ("CPUPressure", node.cpu_pressure),
         )
         if on
+    ]
+    # CPU load is evidence, not a failure mode: a busy machine still runs healthy services (kubelet has no
+    # CPUPressure condition either), and on a shared 2-core box the load average alone would say "B" all day.
+    evidence += [
+        f"{node.name}: high CPU load {node.details.get('load_per_cpu', 0):.1f} per CPU"
+        for node in observation.nodes
+        if node.cpu_pressure
     ]
     roots, cascaded = root_failures(observation.probes)
     for name, blamed in cascaded.items():

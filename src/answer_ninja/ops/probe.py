@@ -72,6 +72,9 @@ class DependencyChecker:
             self._database = Database(self.settings.database_url, connect_timeout=self.timeout)
         self._cache = build_cache(self.settings.redis_url, timeout=self.timeout) if self.settings.redis_url else None
         self._providers = parse_provider_checks(self.settings.responder_provider_checks)
+        if self.settings.llm_base_url:
+            # The OpenAI-compatible server conversation-engine uses; /models answers without spending tokens.
+            self._providers.setdefault("llm", self.settings.llm_base_url + "/models")
         if self.settings.azure_openai_endpoint:
             self._providers.setdefault("azure-openai", self.settings.azure_openai_endpoint)
 

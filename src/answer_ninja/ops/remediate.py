@@ -129,11 +129,18 @@ class ActionRunner:
                 dry_run=outcome == ActionOutcome.DRY_RUN,
             )
 
-    async def _restart_in_order(self, services: tuple[str, ...]) -> None:
-        """The runbook's batch restart: one service at a time, waiting for each (120 s timeout)."""
+    async def _restart_in_order(self, services: tuple[str, ...], *, until_ready: bool = True) -> None:
+        """The runbook's batch restart: one service at a time, waiting for each (120 s timeout).
+
+        ``until_ready=False`` waits for /health only: in degraded mode a dependency may still be down.
+        """
+        timeout = self.settings.responder_ready_timeout_seconds
         for service in services:
             await self.platform.restart(service)
-            await self.platform.wait_ready(service, timeout=self.settings.responder_ready_timeout_seconds)
+            if until_ready:
+                await self.platform.wait_ready(service, timeout=timeout)
+            else:
+                await self._alive(service, timeout)
 
     async def _act(self, action: PlannedAction) -> Undo | None:
         """Take the snapshot, make the change, return how to undo it (None: nothing to undo)."""
@@ -172,8 +179,8 @@ class ActionRunner:
             enable = action.params.get("enable", True)
             await self.platform.patch_config({"DEGRADED_MODE": "true" if enable else None})
             present = set(await self.platform.services())
-            await self._restart_in_order(tuple(s for s in services if s in present))
-            return lambda: self._restore_and_restart(before, services)
+            await self._restart_in_order(tuple(s for s in services if s in present), until_ready=False)
+            return lambda: self._restore_and_restart(before, services, until_ready=False)
         if kind == ActionKind.FAILOVER:
             service = services[0]
             target = action.params.get("to") or BACKUPS.get(service)
@@ -184,10 +191,12 @@ class ActionRunner:
             return lambda: self.platform.switch_traffic(service, to=before_target)
         raise ValueError(f"unknown action {kind}")
 
-    async def _restore_and_restart(self, snapshot: ConfigSnapshot, services: tuple[str, ...]) -> None:
+    async def _restore_and_restart(
+        self, snapshot: ConfigSnapshot, services: tuple[str, ...], *, until_ready: bool = True
+    ) -> None:
         await self.platform.restore_config(snapshot)
         present = set(await self.platform.services())
-        await self._restart_in_order(tuple(s for s in services if s in present))
+        await self._restart_in_order(tuple(s for s in services if s in present), until_ready=until_ready)
 
     async def _wait_and_verify(self, action: PlannedAction) -> tuple[bool, str]:
         timeout = self.settings.responder_ready_timeout_seconds

@@ -33,7 +33,7 @@ from answer_ninja.ops.models import (
     utc_now,
 )
 from answer_ninja.ops.notify import Notifier
-from answer_ninja.ops.platforms.base import Platform
+from answer_ninja.ops.platforms.base import Instance, InstanceState, Platform
 from answer_ninja.ops.policy import DEGRADE_RESTARTS, plan
 from answer_ninja.ops.probe import DependencyChecker, FlapFilter, probe_services
 from answer_ninja.ops.remediate import KNOWN_GOOD_CONFIG_KEY, ActionRunner
@@ -50,6 +50,8 @@ ACTIONS = Counter("ai_ninja_responder_actions_total", "Remedies attempted, by ki
 MTTD = Histogram("ai_ninja_responder_mttd_seconds", "Time from first failure to detection.")
 MTTR = Histogram("ai_ninja_responder_mttr_seconds", "Time from first failure to verified recovery.")
 
+# How long a just-started process may take to either get ready or fail before it is judged (startup grace).
+STARTUP_GRACE_SECONDS = 5.0
 # Who the responder watches: the application's services, never itself.
 SELF = "responder"
 
@@ -107,6 +109,31 @@ class Responder:
             probe_services(self.http, urls, timeout), self.dependencies.check(self.http)
         )
         return probes, dependencies
+
+    async def observe_steady(
+        self, confirmed: set[str], *, retries: int = 2
+    ) -> tuple[dict[str, ServiceProbe], list[DependencyProbe]]:
+        """Probe once more, re-probing what fails without being confirmed down: one slow answer of a busy but
+        healthy service must not make it a suspect (or turn one failed service into "several")."""
+        probes, dependencies = await self.observe()
+        for _ in range(retries):
+            doubtful = [n for n, p in probes.items() if not p.ok and n not in confirmed]
+            doubtful_deps = [d.name for d in dependencies if not d.ok and "dependency:" + d.name not in confirmed]
+            if not doubtful and not doubtful_deps:
+                break
+            await asyncio.sleep(0.2)
+            again, again_deps = await self.observe()
+            probes.update({name: again[name] for name in doubtful if name in again and again[name].ok})
+            healed = {d.name for d in again_deps if d.ok and d.name in doubtful_deps}
+            dependencies = [DependencyProbe(d.name, d.kind, True) if d.name in healed else d for d in dependencies]
+        return probes, dependencies
+
+    def _confirmed(self, incident: Incident | None = None) -> set[str]:
+        return (
+            set(self.down_now)
+            | {"dependency:" + name for name in self.deps_down_now}
+            | set(incident.services if incident else ())
+        )
 
     def receive_alert(self, signal: AlertSignal) -> None:
         """An Alertmanager alert: a hint to look now; the platform and probes still confirm it."""
@@ -208,11 +235,34 @@ class Responder:
                 await self._remediate(incident, diagnosis)
         await self._until_resolved(incident)
 
+    async def _settled_instances(self, services: list[str], failing: set[str]) -> dict[str, list[Instance]]:
+        """Instances of every service, after letting failing ones that are still starting up show what they do.
+
+        A process started a moment ago has not crashed *yet*; judging it now would call a crash loop a hang
+        (a startup probe's grace, in Kubernetes words).
+        """
+        deadline = time.monotonic() + STARTUP_GRACE_SECONDS * 2
+        while True:
+            lists = await asyncio.gather(*(self.platform.instances(name) for name in services))
+            instances = dict(zip(services, lists, strict=True))
+            now = utc_now()
+            starting = [
+                i
+                for name in failing
+                for i in instances.get(name, [])
+                if i.state == InstanceState.RUNNING
+                and not i.ready
+                and i.started_at is not None
+                and (now - i.started_at).total_seconds() < STARTUP_GRACE_SECONDS
+            ]
+            if not starting or time.monotonic() >= deadline:
+                return instances
+            await asyncio.sleep(0.25)
+
     async def _confirm_and_diagnose(self, incident: Incident) -> Diagnosis | None:
         services = await self.watched()
-        instance_lists = await asyncio.gather(*(self.platform.instances(name) for name in services))
-        instances = dict(zip(services, instance_lists, strict=True))
-        probes, dependencies = await self.observe()
+        instances = await self._settled_instances(services, set(incident.services))
+        probes, dependencies = await self.observe_steady(self._confirmed(incident))
         states = {name: [f"{i.name} {i.state} ready={i.ready}" for i in found] for name, found in instances.items()}
         if all(p.ok for p in probes.values()) and all(d.ok for d in dependencies):
             incident.status = IncidentStatus.FALSE_ALARM
@@ -226,32 +276,7 @@ class Responder:
         )
         self.store.save(incident)
 
-        failing = [name for name, probe in probes.items() if not probe.ok]
-        revisions = {name: await self.platform.revisions(name) for name in failing}
-        logs = {name: await self._logs(name) for name in failing}
-        config = await self.platform.read_config()
-        known_good: dict[str, str] | None = self.store.get_value(KNOWN_GOOD_CONFIG_KEY)
-        known_good_version = None
-        changed: list[str] = []
-        if known_good is not None:
-            from answer_ninja.supervisor.process import config_digest
-
-            known_good_version = config_digest(known_good) if known_good != config.data else config.version
-            changed = sorted(k for k in set(known_good) | set(config.data) if known_good.get(k) != config.data.get(k))
-        observation = Observation(
-            probes=probes,
-            dependencies=dependencies,
-            instances=instances,
-            nodes=await self.platform.node_status(),
-            revisions=revisions,
-            config_version=config.version,
-            known_good_config_version=known_good_version,
-            config_changed_keys=changed,
-            last_logs=logs,
-            now=utc_now(),
-            recent_release=timedelta(seconds=self.settings.responder_recent_release_seconds),
-        )
-        diagnosis = diagnose(observation)
+        diagnosis = diagnose(await self.gather(probes, dependencies, instances))
         incident.mode = diagnosis.mode
         incident.diagnosis.update(diagnosis.as_dict())
         incident.services = sorted(set(incident.services) | set(diagnosis.services))
@@ -266,6 +291,40 @@ class Responder:
         self.store.save(incident)
         await self._notify(incident)
         return diagnosis
+
+    async def gather(
+        self,
+        probes: dict[str, ServiceProbe],
+        dependencies: list[DependencyProbe],
+        instances: dict[str, list[Instance]],
+    ) -> Observation:
+        """Everything step 3 looks at: revisions, last logs, node, app-config against the last known-good one."""
+        failing = [name for name, probe in probes.items() if not probe.ok]
+        revisions = {name: await self.platform.revisions(name) for name in failing}
+        logs = {name: await self._logs(name) for name in failing}
+        config = await self.platform.read_config()
+        known_good: dict[str, str] | None = self.store.get_value(KNOWN_GOOD_CONFIG_KEY)
+        changed: list[str] = []
+        if known_good is not None:
+            changed = sorted(k for k in set(known_good) | set(config.data) if known_good.get(k) != config.data.get(k))
+        return Observation(
+            probes=probes,
+            dependencies=dependencies,
+            instances=instances,
+            nodes=await self.platform.node_status(),
+            revisions=revisions,
+            config_changed_keys=changed,
+            last_logs=logs,
+            now=utc_now(),
+            recent_release=timedelta(seconds=self.settings.responder_recent_release_seconds),
+        )
+
+    async def diagnose_now(self) -> Diagnosis:
+        """Steps 1-3 without opening an incident or acting (``answer-ninja ops diagnose``)."""
+        services = await self.watched()
+        instance_lists = await asyncio.gather(*(self.platform.instances(name) for name in services))
+        probes, dependencies = await self.observe_steady(set())
+        return diagnose(await self.gather(probes, dependencies, dict(zip(services, instance_lists, strict=True))))
 
     async def _logs(self, service: str) -> list[str]:
         try:

@@ -1,0 +1,173 @@
+"""Every drill the issue names, against a real `answer-ninja up`: mode, actions, recovery or escalation, safety."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness.servers import PostgresServer
+from tests.ops.drill_support import (
+    OwnRedis,
+    ProviderStandIn,
+    SlackRecorder,
+    audit,
+    drill,
+    drill_stack,
+    hook,
+    pg_ctl_command,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _untouched(stack, service: str) -> None:  # type: ignore[no-untyped-def]
+    status = stack.service_status(service)
+    assert status["restarts"] == 0, f"{service} was restarted: {status['events']}"
+
+
+def test_kill_drill_from_the_cli_recovers_and_notifies(tmp_path: Path) -> None:
+    with SlackRecorder() as slack, drill_stack(tmp_path, {"SLACK_WEBHOOK_URL": slack.url}) as stack:
+        stack.wait_ready()
+        result = subprocess.run(
+            [sys.executable, "-m", "answer_ninja", "drill", "kill", "--service", "phone-gateway", "--json"],
+            env={**stack.env, "RESPONDER_URL": stack.url("responder")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        summary = json.loads(result.stdout)
+        assert summary["mode"] == "A"
+        assert summary["actions"] == ["restart"]
+        assert summary["status"] == "resolved"
+        assert summary["mttd_seconds"] < 10
+        assert summary["mttr_seconds"] < 30
+        _untouched(stack, "conversation-engine")
+
+        shown = subprocess.run(
+            [sys.executable, "-m", "answer_ninja", "ops", "incident", summary["incident"]],
+            env=stack.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        assert "5 Why" in shown
+        assert "| detected |" in shown
+        assert "restart phone-gateway" in shown
+        texts = [message["text"] for message in slack.messages]
+        assert any("服务: phone-gateway" in text and "[CRITICAL]" in text for text in texts)
+        assert "✅ [RESOLVED]" in texts[-1]
+        assert "- [X] 服务重启" in texts[-1]
+        assert summary["incident"] in texts[-1]  # the incident link
+
+
+def test_crash_loop_drill_restores_the_known_good_config(tmp_path: Path) -> None:
+    with drill_stack(tmp_path) as stack:
+        result = drill(stack, "crash-loop")
+        assert result.mode == "A"
+        assert result.incident is not None
+        assert result.incident["diagnosis"]["causes"] == {"phone-gateway": "bad_config"}
+        assert any("LOG_LEVEL" in line for line in result.incident["diagnosis"]["evidence"])
+        assert result.actions == ["restore_config"]
+        assert result.passed
+        _status, config = stack.get(stack.supervisor_url + "/config")
+        assert "LOG_LEVEL" not in config
+        _untouched(stack, "conversation-engine")
+
+
+def test_hang_drill_restarts_the_stopped_process(tmp_path: Path) -> None:
+    with drill_stack(tmp_path) as stack:
+        result = drill(stack, "hang", services=["conversation-engine"])
+        assert result.mode == "A"
+        assert result.incident is not None
+        assert result.incident["diagnosis"]["causes"] == {"conversation-engine": "hang"}
+        assert result.actions == ["restart"]
+        assert result.passed
+        assert result.mttr_seconds is not None
+        assert result.mttr_seconds < 30
+        _untouched(stack, "phone-gateway")
+
+
+def test_bad_release_drill_rolls_back(tmp_path: Path) -> None:
+    with drill_stack(tmp_path) as stack:
+        result = drill(stack, "bad-release")
+        assert result.mode == "A"
+        assert result.incident is not None
+        assert result.incident["diagnosis"]["causes"] == {"phone-gateway": "bad_release"}
+        assert result.actions == ["rollback"]
+        assert result.passed
+        _status, revisions = stack.get(stack.supervisor_url + "/services/phone-gateway/revisions")
+        assert revisions["current"] == 1
+        assert len(revisions["revisions"]) == 2
+
+
+def test_two_services_down_is_mode_b_restarted_in_runbook_order(tmp_path: Path) -> None:
+    with drill_stack(
+        tmp_path, services=[*["phone-gateway", "conversation-engine", "user-management"], "responder"]
+    ) as stack:
+        result = drill(stack, "two-down")
+        assert result.mode == "B"
+        assert result.actions == ["restart_all"]
+        assert result.passed
+        restarts = [row for row in audit(stack) if row["action"] == "restart_all"]
+        assert [row["target"] for row in reversed(restarts)] == ["phone-gateway", "conversation-engine"]
+        _untouched(stack, "user-management")
+
+
+def test_postgres_down_is_mode_c_degrades_escalates_then_resolves(
+    tmp_path: Path, postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    with drill_stack(tmp_path, {"DATABASE_URL": postgres_url}) as stack:
+        try:
+            result = drill(stack, "postgres-down", stop=hook(postgres_server.stop), start=hook(postgres_server.start))
+        finally:
+            # Other tests share this PostgreSQL: never leave it stopped.
+            if subprocess.run(pg_ctl_command(postgres_server, "status"), shell=True, check=False).returncode != 0:
+                postgres_server.start()
+        assert result.mode == "C"
+        assert result.incident is not None
+        assert "postgres" in result.incident["diagnosis"]["dependencies_down"]
+        assert result.incident["escalation_reason"].startswith("data-loss risk")
+        # No restarts beyond the runbook's degrade (which restarts phone-gateway + realtime-processor) and its undo.
+        assert set(result.actions) == {"degrade"}
+        assert result.passed
+        _untouched(stack, "conversation-engine")
+        _status, config = stack.get(stack.supervisor_url + "/config")
+        assert "DEGRADED_MODE" not in config  # left degraded mode once PostgreSQL was back
+
+
+def test_redis_down_is_mode_c(tmp_path: Path) -> None:
+    redis = OwnRedis()
+    redis.start()
+    try:
+        with drill_stack(tmp_path, {"REDIS_URL": redis.url}) as stack:
+            result = drill(stack, "redis-down", stop=hook(redis.stop), start=hook(redis.start))
+            assert result.mode == "C"
+            assert result.incident is not None
+            assert result.incident["diagnosis"]["dependencies_down"] == ["redis"]
+            assert result.escalated
+            assert result.passed
+            _untouched(stack, "conversation-engine")
+    finally:
+        redis.stop()
+
+
+def test_llm_provider_down_is_mode_c_without_restarting_the_engine(tmp_path: Path) -> None:
+    provider = ProviderStandIn()
+    provider.start()
+    try:
+        with drill_stack(tmp_path, {"LLM_BASE_URL": provider.base_url}) as stack:
+            result = drill(stack, "llm-down", stop=hook(provider.stop), start=hook(provider.start))
+            assert result.mode == "C"
+            assert result.incident is not None
+            assert result.incident["diagnosis"]["dependencies_down"] == ["llm"]
+            assert result.escalated
+            assert result.passed
+            _untouched(stack, "conversation-engine")
+    finally:
+        provider.stop()
