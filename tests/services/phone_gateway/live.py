@@ -55,7 +55,7 @@ def live_services(
 ) -> Iterator[LiveServices]:
     ports = {name: free_port() for name in MY_SERVICES}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    settings = load_settings(
+    values: dict[str, Any] = dict(
         database_url=database_url,
         redis_url=redis_url,
         jwt_secret="test-jwt-secret-that-is-long-enough-0123456789",
@@ -66,8 +66,8 @@ def live_services(
         profile_analytics_url=urls["profile-analytics"],
         realtime_processor_url="http://127.0.0.1:9",
         log_json=True,
-        **overrides,
     )
+    settings = load_settings(**{**values, **overrides})
     live = LiveServices(settings, urls)
     for name in services:
         live.apps[name] = build_app(name, settings)

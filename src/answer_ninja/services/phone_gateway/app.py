@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from fastapi import FastAPI
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.cache import RedisCache
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.phone_gateway import flows, invalidation
 from answer_ninja.services.phone_gateway.views import router
 from answer_ninja.services.user_management.keys import secret_bytes
 from answer_ninja.telephony.acs_events import AcsCallControl
@@ -34,11 +39,30 @@ async def _stop_acs(ctx: ServiceContext) -> None:
         await control.close()
 
 
+async def _start_routing(ctx: ServiceContext) -> None:
+    flows.record_writer_of(ctx).start()
+    cache = ctx.require_cache()
+    if isinstance(cache, RedisCache):
+        local = flows.directory_of(ctx).local
+        ctx.extras["invalidation_listener"] = asyncio.create_task(
+            invalidation.listen(cache, drop=local.drop, drop_all=local.drop_all), name="routing-invalidations"
+        )
+
+
+async def _stop_routing(ctx: ServiceContext) -> None:
+    listener = ctx.extras.pop("invalidation_listener", None)
+    if isinstance(listener, asyncio.Task):
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+    await flows.record_writer_of(ctx).stop()
+
+
 def configure(app: FastAPI, ctx: ServiceContext) -> None:
     """Add this service's routes. The platform endpoints come from the app factory."""
     secret_bytes(ctx, "profile_hash_secret")  # resolve now, so a missing secret shows as degraded from the start
-    ctx.on_startup.append(_start_acs)
-    ctx.on_shutdown.append(_stop_acs)
+    ctx.on_startup.extend([_start_routing, _start_acs])
+    ctx.on_shutdown.extend([_stop_routing, _stop_acs])
     app.include_router(router)
 
 

@@ -14,3 +14,8 @@ def routing_user_key(hosted_number: str) -> str:
 def routing_profile_key(caller_hash: str) -> str:
     """The spam profile of a caller, written through by profile-analytics on every change."""
     return f"routing:v{SCHEMA_VERSION}:profile:{caller_hash}"
+
+
+# Redis pub/sub channel on which the owners of routing data announce changed keys, so every gateway process drops
+# its in-process copy at once instead of waiting for it to age out.
+INVALIDATION_CHANNEL = f"routing:v{SCHEMA_VERSION}:invalidations"

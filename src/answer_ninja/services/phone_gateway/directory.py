@@ -7,6 +7,8 @@ Cached documents (see ``cache_keys``):
 * caller profile ``{"risk_score", "confidence", "category"}`` or ``{"none": true}``; profile-analytics writes it
   through on every change, so it is always current.
 
+On top, each gateway process keeps the parsed documents in memory for LOCAL_TTL_SECONDS, dropped at once when
+an owner announces a change over Redis pub/sub (``invalidation``): the hot path then touches no network at all.
 With the in-process cache (no REDIS_URL) the services cannot invalidate each other's memory, so entries are
 trusted for a few seconds only.
 """
@@ -32,6 +34,10 @@ log = get_logger(__name__)
 STALE_KEEP_SECONDS = 7 * 24 * 3600
 # Without Redis, other services cannot invalidate our cache: trust an entry only this long.
 MEMORY_CACHE_FRESH_SECONDS = 3.0
+# The in-process copy's lifetime: changes arrive by pub/sub at once; this only bounds a lost announcement.
+LOCAL_TTL_SECONDS = 5.0
+# Bound on the in-process copy (hosted numbers + callers): a few MB at most.
+LOCAL_MAX_ENTRIES = 50_000
 
 
 @dataclass
@@ -46,7 +52,12 @@ class Lookup:
     whitelist_ms: float = 0.0
 
 
-def _user_from(snapshot: dict[str, Any]) -> tuple[UserRouting, dict[str, datetime | None]]:
+UserEntry = tuple[UserRouting, dict[str, datetime | None]]
+
+
+def _user_from(snapshot: dict[str, Any] | None) -> UserEntry | None:
+    if snapshot is None:
+        return None
     user = snapshot["user"]
     routing = UserRouting(
         user_id=user["user_id"],
@@ -66,12 +77,39 @@ def _user_from(snapshot: dict[str, Any]) -> tuple[UserRouting, dict[str, datetim
     return routing, whitelist
 
 
+class LocalCopy:
+    """Parsed routing documents in this process, each for at most ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, max_entries: int = LOCAL_MAX_ENTRIES) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        item = self._entries.get(key)
+        if item is None or item[0] <= time.monotonic():
+            return False, None
+        return True, item[1]
+
+    def put(self, key: str, value: Any) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # rare, and cheaper than an LRU's bookkeeping on every hit
+        self._entries[key] = (time.monotonic() + self.ttl, value)
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def drop_all(self) -> None:
+        self._entries.clear()
+
+
 class RoutingDirectory:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         cache = ctx.require_cache()
         configured = ctx.settings.routing_cache_seconds
         self.fresh_seconds = configured if cache.kind == "redis" else min(configured, MEMORY_CACHE_FRESH_SECONDS)
+        self.local = LocalCopy(min(LOCAL_TTL_SECONDS, self.fresh_seconds))
 
     async def _cache_get(self, key: str) -> Any | None:
         try:
@@ -86,12 +124,18 @@ class RoutingDirectory:
         except Exception as error:
             log.warning("routing_cache_unavailable", error=type(error).__name__)
 
-    async def user_snapshot(self, dialled: str) -> tuple[dict[str, Any] | None, str]:
-        """(snapshot or None when nobody hosts the number, source); source "unavailable" = we do not know."""
+    async def user_routing(self, dialled: str) -> tuple[UserEntry | None, str]:
+        """(the owner's routing data, or None when nobody hosts the number; source). Source "unavailable" means
+        we do not know: no fresh answer, no cached copy."""
         key = routing_user_key(dialled)
+        hit, parsed = self.local.get(key)
+        if hit:
+            return parsed, "local"
         cached = await self._cache_get(key)
         if isinstance(cached, dict) and time.time() - float(cached.get("at", 0)) < self.fresh_seconds:
-            return cached.get("snapshot"), "cache"
+            entry = _user_from(cached.get("snapshot"))
+            self.local.put(key, entry)
+            return entry, "cache"
         url = f"{self.ctx.settings.user_management_url}/internal/v1/routing/{quote(dialled, safe='')}"
         try:
             response = await self.ctx.require_http().get(url)
@@ -100,16 +144,22 @@ class RoutingDirectory:
         except httpx.HTTPError as error:
             log.warning("user_management_unreachable", error=type(error).__name__)
             if isinstance(cached, dict):
-                return cached.get("snapshot"), "stale"
+                return _user_from(cached.get("snapshot")), "stale"
             return None, "unavailable"
         snapshot = response.json() if response.status_code == 200 else None
         await self._cache_set(key, {"at": time.time(), "snapshot": snapshot}, STALE_KEEP_SECONDS)
-        return snapshot, "service"
+        entry = _user_from(snapshot)
+        self.local.put(key, entry)
+        return entry, "service"
 
     async def caller_profile(self, caller_hash: str) -> tuple[CallerProfile | None, str]:
         key = routing_profile_key(caller_hash)
+        hit, parsed = self.local.get(key)
+        if hit:
+            return parsed, "local"
         cached = await self._cache_get(key)
         if isinstance(cached, dict) and (cached.get("at") is None or time.time() - cached["at"] < self.fresh_seconds):
+            self.local.put(key, self._profile(cached))
             return self._profile(cached), "cache"
         url = f"{self.ctx.settings.profile_analytics_url}/internal/v1/profiles/{caller_hash}"
         try:
@@ -128,6 +178,7 @@ class RoutingDirectory:
         # Unknown callers are remembered only briefly: profile-analytics writes new profiles through anyway.
         document["at"] = time.time()
         await self._cache_set(key, document, STALE_KEEP_SECONDS)
+        self.local.put(key, self._profile(document))
         return self._profile(document), "service"
 
     @staticmethod
@@ -143,9 +194,9 @@ class RoutingDirectory:
     async def lookup(self, *, dialled: str, caller_hash: str | None) -> Lookup:
         result = Lookup()
         started = time.perf_counter()
-        snapshot, result.sources["user"] = await self.user_snapshot(dialled)
-        if snapshot is not None:
-            result.user, result.whitelist = _user_from(snapshot)
+        entry, result.sources["user"] = await self.user_routing(dialled)
+        if entry is not None:
+            result.user, result.whitelist = entry
         result.whitelist_ms = (time.perf_counter() - started) * 1000
         result.user_known = result.sources["user"] != "unavailable"
         if result.user is not None and caller_hash is not None:

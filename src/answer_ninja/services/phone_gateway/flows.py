@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -19,6 +20,7 @@ from answer_ninja.platform.db.models import CallRecord, new_id
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.phone_gateway import service
 from answer_ninja.services.phone_gateway.directory import Lookup, RoutingDirectory
+from answer_ninja.services.phone_gateway.record_writer import RecordWriter
 from answer_ninja.services.user_management.keys import secret_bytes
 from answer_ninja.telephony.phone_numbers import caller_hash, to_e164_or_raw
 from answer_ninja.telephony.twilio_voice import http_to_ws
@@ -53,9 +55,22 @@ class CallOutcome:
         return self.decision.decision is Decision.AI
 
 
+def printable(text: str) -> str:
+    """Carriers' text without control characters (PostgreSQL refuses NUL), so a record is always storable."""
+    return "".join(character for character in text if character.isprintable())
+
+
 def stream_url(ctx: ServiceContext, carrier_path: str) -> str:
     """realtime-processor's media WebSocket for a carrier: ``/media/twilio`` or ``/media/acs``."""
     return f"{http_to_ws(ctx.settings.realtime_processor_url)}/media/{carrier_path}"
+
+
+def record_writer_of(ctx: ServiceContext) -> RecordWriter:
+    writer = ctx.extras.get("record_writer")
+    if not isinstance(writer, RecordWriter):
+        writer = RecordWriter(ctx.require_database())
+        ctx.extras["record_writer"] = writer
+    return writer
 
 
 def directory_of(ctx: ServiceContext) -> RoutingDirectory:
@@ -112,7 +127,9 @@ async def handle_incoming_call(
 ) -> CallOutcome:
     started = time.perf_counter()
     region = ctx.settings.default_phone_region
-    caller, dialled = to_e164_or_raw(caller_raw, region=region), to_e164_or_raw(dialled_raw, region=region)
+    caller = to_e164_or_raw(printable(caller_raw), region=region)
+    dialled = to_e164_or_raw(printable(dialled_raw), region=region)
+    carrier_call_id = printable(carrier_call_id)[:128] if carrier_call_id else None
     hashed = caller_hash(caller, secret_bytes(ctx, "profile_hash_secret")) if caller.startswith("+") else None
     lookup: Lookup | None = None
     try:
@@ -132,30 +149,35 @@ async def handle_incoming_call(
         details["synthetic"] = True
     if lookup is not None:
         details["whitelist_lookup_ms"] = round(lookup.whitelist_ms, 3)
-    record = CallRecord(
-        id=call_id,
-        user_id=user_id,
-        carrier=carrier,
-        carrier_call_id=carrier_call_id or call_id,
-        caller_number=caller,
-        caller_hash=hashed,
-        dialled_number=dialled,
-        decision=decision.decision.value,
-        decision_reason=decision.reason.value,
-        decision_latency_ms=round(latency_ms, 3),
-        status="rejected" if decision.decision is Decision.REJECT else "received",
-        details=details,
-    )
+    now = datetime.now(UTC)
+    row: dict[str, Any] = {
+        "id": call_id,
+        "user_id": user_id,
+        "carrier": carrier,
+        "carrier_call_id": carrier_call_id or call_id,
+        "caller_number": caller,
+        "caller_hash": hashed,
+        "dialled_number": dialled,
+        "decision": decision.decision.value,
+        "decision_reason": decision.reason.value,
+        "decision_latency_ms": round(latency_ms, 3),
+        "status": "rejected" if decision.decision is Decision.REJECT else "received",
+        "started_at": now,
+        "ended_at": now if decision.decision is Decision.REJECT else None,
+        "transcript": [],
+        "turn_timings": [],
+        "summary": {},
+        "details": details,
+    }
     outcome = CallOutcome(call_id, decision, latency_ms, parameters, user_id)
     try:
-        async with ctx.require_database().session() as session:
-            stored = await service.insert_record(session, record=record)
+        stored_id = await record_writer_of(ctx).write(row)
     except Exception as error:  # the caller is still answered; the lost record is counted and logged
         RECORD_WRITE_FAILURES.inc()
         log.error("call_record_write_failed", call_id=call_id, error_type=type(error).__name__)
         return outcome
-    if stored.id != call_id:
-        return _replayed(stored, outcome)
+    if stored_id != call_id:
+        return await _replayed(ctx, stored_id, outcome)
     log.info(
         "call_decided",
         call_id=call_id,
@@ -167,8 +189,12 @@ async def handle_incoming_call(
     return outcome
 
 
-def _replayed(stored: CallRecord, outcome: CallOutcome) -> CallOutcome:
+async def _replayed(ctx: ServiceContext, stored_id: str, outcome: CallOutcome) -> CallOutcome:
     """The carrier re-sent a call we already decided: answer the same way, with the first record's id."""
+    async with ctx.require_database().session() as session:
+        stored = await session.get(CallRecord, stored_id)
+    if stored is None:
+        return outcome
     decision = RoutingDecision(
         Decision(stored.decision or "ai"), Reason(stored.decision_reason or "default_ai"), outcome.decision.transfer_to
     )

@@ -7,10 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from answer_ninja.services.user_management.schemas import RequestModel
+
 Carrier = Literal["generic", "loopback"]
 
 
-class IncomingCallIn(BaseModel):
+class IncomingCallIn(RequestModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     from_: str = Field(alias="from", min_length=1, max_length=40, examples=["+8613800138000"])
@@ -29,7 +31,7 @@ class DecisionOut(BaseModel):
     parameters: dict[str, str] = Field(default_factory=dict, description="What the media stream is told")
 
 
-class CallStatusIn(BaseModel):
+class CallStatusIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["answered", "in-progress", "completed", "failed", "ended", "transfer_failed"]

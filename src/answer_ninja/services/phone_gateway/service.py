@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.db.models import CallRecord
@@ -20,20 +19,6 @@ async def find_by_carrier_id(session: AsyncSession, *, carrier: str, carrier_cal
     return await session.scalar(
         select(CallRecord).where(CallRecord.carrier == carrier, CallRecord.carrier_call_id == carrier_call_id)
     )
-
-
-async def insert_record(session: AsyncSession, *, record: CallRecord) -> CallRecord:
-    """Store a new record; when the carrier retried the same call, the first record wins and is returned."""
-    session.add(record)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        existing = await find_by_carrier_id(session, carrier=record.carrier, carrier_call_id=record.carrier_call_id)
-        if existing is None:
-            raise
-        return existing
-    return record
 
 
 async def update_record(session: AsyncSession, *, record: CallRecord, **changes: Any) -> None:

@@ -15,6 +15,7 @@ from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.phone_gateway import flows
 from answer_ninja.services.phone_gateway.models import CallRecordOut, CallStatusIn, DecisionOut, IncomingCallIn
 from answer_ninja.services.user_management.errors import field_error
+from answer_ninja.services.user_management.schemas import ID_PATTERN, id_path
 from answer_ninja.telephony import acs_events, twilio_voice
 
 log = get_logger(__name__)
@@ -105,7 +106,7 @@ async def twilio_voice_webhook(request: Request, ctx: ServiceContext = Ctx) -> R
 
 @router.post("/twilio/dial-status", tags=["twilio"], openapi_extra=DIAL_FORM, response_class=Response)
 async def twilio_dial_status(
-    request: Request, call_id: str = Query(min_length=1, max_length=64), ctx: ServiceContext = Ctx
+    request: Request, call_id: str = Query(pattern=ID_PATTERN), ctx: ServiceContext = Ctx
 ) -> Response:
     """Where a transfer ended: answered -> hang up when it is over; busy/no-answer/failed -> the AI takes it."""
     form = await _twilio_form(request, ctx)
@@ -126,7 +127,11 @@ async def twilio_status(request: Request, ctx: ServiceContext = Ctx) -> Response
     duration_text = form.get("CallDuration", "")
     duration = float(duration_text) if duration_text.isdigit() else None
     found = await flows.update_status(
-        ctx, carrier="twilio", carrier_call_id=form["CallSid"], status=form["CallStatus"][:24], duration=duration
+        ctx,
+        carrier="twilio",
+        carrier_call_id=flows.printable(form["CallSid"])[:128],
+        status=flows.printable(form["CallStatus"])[:24],
+        duration=duration,
     )
     if not found:
         raise HTTPException(status_code=404, detail="CallSid: no such call")
@@ -189,7 +194,7 @@ async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCa
 @router.post("/acs/callbacks", status_code=204, tags=["acs"], response_class=Response)
 async def acs_callbacks(
     events: list[dict[str, Any]] = Body(max_length=100),
-    call_id: str = Query(min_length=1, max_length=64),
+    call_id: str = Query(pattern=ID_PATTERN),
     ctx: ServiceContext = Ctx,
 ) -> Response:
     """Call automation events for one of our calls (the callback URL carries our call id)."""
@@ -203,7 +208,7 @@ async def acs_callbacks(
 
 
 @router.post("/internal/v1/calls/{call_id}/status", status_code=204, tags=["internal"], response_class=Response)
-async def call_status(call_id: str, body: CallStatusIn, ctx: ServiceContext = Ctx) -> Response:
+async def call_status(body: CallStatusIn, call_id: str = id_path(), ctx: ServiceContext = Ctx) -> Response:
     """Status of a generic/loopback call (answered, completed ...); "transfer_failed" hands it to the AI."""
     if body.status == "transfer_failed":
         await flows.fall_back_to_ai(ctx, call_id=call_id)
@@ -214,7 +219,7 @@ async def call_status(call_id: str, body: CallStatusIn, ctx: ServiceContext = Ct
 
 
 @router.get("/internal/v1/calls/{call_id}", response_model=CallRecordOut, tags=["internal"])
-async def call_record(call_id: str, ctx: ServiceContext = Ctx) -> CallRecordOut:
+async def call_record(call_id: str = id_path(), ctx: ServiceContext = Ctx) -> CallRecordOut:
     async with ctx.require_database().session() as session:
         record = await session.get(CallRecord, call_id)
     if record is None:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from answer_ninja.services.user_management.schemas import ID_PATTERN, RequestModel
+
 Period = Literal["day", "week", "month"]
 
 
@@ -23,13 +25,13 @@ class ProfileOut(BaseModel):
     last_seen: datetime
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     verdict: Literal["spam", "not_spam"]
     # The caller: either a number, or one of the user's own calls.
     number: str | None = Field(default=None, min_length=3, max_length=40)
-    call_id: str | None = Field(default=None, min_length=1, max_length=64)
+    call_id: str | None = Field(default=None, pattern=ID_PATTERN)
     category: str | None = Field(default=None, min_length=1, max_length=24, pattern=r"^[a-z_]+$")
     comment: str = Field(default="", max_length=1000)
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answer_ninja.platform.cache import Cache
 from answer_ninja.platform.db.models import CallerFeedback, CallRecord, SpamProfile
 from answer_ninja.services.phone_gateway.cache_keys import routing_profile_key
+from answer_ninja.services.phone_gateway.invalidation import announce
 from answer_ninja.services.profile_analytics.learning import Evidence, assess, is_spam_intent
 from answer_ninja.services.profile_analytics.models import Period, ProfileOut, StatsOut
 
@@ -100,7 +101,9 @@ async def recount_reports(session: AsyncSession, *, profile: SpamProfile) -> Non
 async def write_through(cache: Cache, profile: SpamProfile) -> None:
     """Put the new profile where phone-gateway looks first, so the next call is routed on it."""
     document = {"risk_score": profile.risk_score, "confidence": profile.confidence, "category": profile.category}
-    await cache.set_json(routing_profile_key(profile.caller_hash), document, ttl_seconds=PROFILE_CACHE_SECONDS)
+    key = routing_profile_key(profile.caller_hash)
+    await cache.set_json(key, document, ttl_seconds=PROFILE_CACHE_SECONDS)
+    await announce(cache, key)
 
 
 async def user_call(session: AsyncSession, *, user_id: str, call_id: str) -> CallRecord | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from answer_ninja.platform.app_factory import ServiceContext, context_of
 from answer_ninja.services.profile_analytics import flows, service
@@ -18,6 +18,7 @@ from answer_ninja.services.profile_analytics.models import (
 )
 from answer_ninja.services.user_management.auth import current_user_id
 from answer_ninja.services.user_management.errors import field_error
+from answer_ninja.services.user_management.schemas import HASH_PATTERN, id_path
 from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, to_e164
 
 router = APIRouter()
@@ -33,7 +34,7 @@ def _e164(ctx: ServiceContext, raw: str, field: str, location: str = "body") -> 
 
 
 @router.post("/api/v1/calls/{call_id}/finished", response_model=FinishedOut, tags=["calls"])
-async def call_finished(call_id: str, ctx: ServiceContext = Ctx) -> FinishedOut:
+async def call_finished(call_id: str = id_path(), ctx: ServiceContext = Ctx) -> FinishedOut:
     """realtime-processor's notice that a call ended: summarise it and learn from it (idempotent)."""
     try:
         learned, record, profile = await flows.learn_from_finished_call(ctx, call_id=call_id)
@@ -48,7 +49,7 @@ async def call_finished(call_id: str, ctx: ServiceContext = Ctx) -> FinishedOut:
 
 
 @router.get("/api/v1/calls/{call_id}/summary", response_model=SummaryOut, tags=["calls"])
-async def call_summary(call_id: str, user_id: str = UserId, ctx: ServiceContext = Ctx) -> SummaryOut:
+async def call_summary(call_id: str = id_path(), user_id: str = UserId, ctx: ServiceContext = Ctx) -> SummaryOut:
     async with ctx.require_database().session() as session:
         record = await service.user_call(session, user_id=user_id, call_id=call_id)
     if record is None:
@@ -103,7 +104,7 @@ async def stats(period: Period = Query(default="week"), user_id: str = UserId, c
 
 
 @router.get("/internal/v1/profiles/{caller_hash}", response_model=ProfileOut, tags=["internal"])
-async def profile_by_hash(caller_hash: str, ctx: ServiceContext = Ctx) -> ProfileOut:
+async def profile_by_hash(caller_hash: str = Path(pattern=HASH_PATTERN), ctx: ServiceContext = Ctx) -> ProfileOut:
     """For phone-gateway, which hashes numbers with the same secret: 404 when the caller is unknown."""
     return await _profile(ctx, caller_hash)
 

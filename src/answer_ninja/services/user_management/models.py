@@ -7,13 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from answer_ninja.services.user_management.schemas import RequestModel
+
 Persona = Literal["polite", "direct", "humorous", "professional"]
 Language = Literal["zh-CN", "en-US"]
 # A phone number as people type it; the service normalises it to E.164 and names the field if it cannot.
 PhoneText = Field(min_length=3, max_length=40, examples=["+8613800138000"])
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -24,20 +26,20 @@ class RegisterRequest(BaseModel):
     language: Language = "zh-CN"
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=256)
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: str = Field(min_length=10, max_length=4096)
 
 
-class LogoutRequest(BaseModel):
+class LogoutRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: str | None = Field(default=None, min_length=10, max_length=4096)
@@ -59,7 +61,7 @@ class Preferences(BaseModel):
     known_spam_action: Literal["reject", "ai"]
 
 
-class PreferencesUpdate(BaseModel):
+class PreferencesUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     ai_enabled: bool | None = None
@@ -81,7 +83,7 @@ class UserOut(BaseModel):
     created_at: datetime
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: str | None = Field(default=None, max_length=120)
@@ -89,7 +91,7 @@ class UserUpdate(BaseModel):
     language: Language | None = None
 
 
-class HostedNumberIn(BaseModel):
+class HostedNumberIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     number: str = PhoneText
@@ -105,7 +107,7 @@ WhitelistKind = Literal["manual", "temporary", "learned", "import"]
 WhitelistStatus = Literal["active", "proposed", "rejected"]
 
 
-class WhitelistIn(BaseModel):
+class WhitelistIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     number: str = PhoneText
@@ -114,7 +116,7 @@ class WhitelistIn(BaseModel):
     expires_at: datetime | None = None
 
 
-class WhitelistUpdate(BaseModel):
+class WhitelistUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=120)
@@ -132,7 +134,7 @@ class WhitelistOut(BaseModel):
     created_at: datetime
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["csv", "vcard"]
@@ -146,7 +148,7 @@ class ImportResult(BaseModel):
     invalid: list[str]
 
 
-class LearnedProposal(BaseModel):
+class LearnedProposal(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: str = Field(min_length=1, max_length=32)

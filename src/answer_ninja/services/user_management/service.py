@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from answer_ninja.platform.cache import Cache
 from answer_ninja.platform.db.models import HostedNumber, RevokedToken, User, WhitelistEntry
 from answer_ninja.services.phone_gateway.cache_keys import routing_user_key
+from answer_ninja.services.phone_gateway.invalidation import announce
 from answer_ninja.services.user_management.models import (
     HostedNumberOut,
     Preferences,
@@ -103,6 +104,7 @@ async def invalidate_routing(cache: Cache, *, numbers: Sequence[str]) -> None:
     """Drop phone-gateway's cached snapshot of these hosted numbers, so the next call sees the change."""
     for number in numbers:
         await cache.delete(routing_user_key(number))
+        await announce(cache, routing_user_key(number))
 
 
 def user_out(user: User) -> UserOut:

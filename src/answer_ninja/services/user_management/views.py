@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from sqlalchemy.exc import IntegrityError
 
 from answer_ninja.platform.app_factory import ServiceContext, context_of
@@ -35,6 +35,7 @@ from answer_ninja.services.user_management.models import (
     WhitelistOut,
     WhitelistUpdate,
 )
+from answer_ninja.services.user_management.schemas import id_path
 from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, to_e164
 
 log = get_logger(__name__)
@@ -218,7 +219,7 @@ async def add_number(body: HostedNumberIn, user_id: str = UserId, ctx: ServiceCo
 
 
 @router.delete("/api/v1/me/numbers/{number_id}", status_code=204, tags=["account"])
-async def remove_number(number_id: str, user_id: str = UserId, ctx: ServiceContext = Ctx) -> Response:
+async def remove_number(number_id: str = id_path(), user_id: str = UserId, ctx: ServiceContext = Ctx) -> Response:
     async with ctx.require_database().session() as session:
         hosted = await session.get(HostedNumber, number_id)
         if hosted is None or hosted.user_id != user_id:
@@ -270,7 +271,7 @@ async def add_whitelist(body: WhitelistIn, user_id: str = UserId, ctx: ServiceCo
 
 
 @router.get("/api/v1/whitelist/{entry_id}", response_model=WhitelistOut, tags=["whitelist"])
-async def get_whitelist(entry_id: str, user_id: str = UserId, ctx: ServiceContext = Ctx) -> WhitelistOut:
+async def get_whitelist(entry_id: str = id_path(), user_id: str = UserId, ctx: ServiceContext = Ctx) -> WhitelistOut:
     async with ctx.require_database().session() as session:
         entry = await service.get_whitelist_entry(session, user_id=user_id, entry_id=entry_id)
     if entry is None:
@@ -280,7 +281,7 @@ async def get_whitelist(entry_id: str, user_id: str = UserId, ctx: ServiceContex
 
 @router.patch("/api/v1/whitelist/{entry_id}", response_model=WhitelistOut, tags=["whitelist"])
 async def update_whitelist(
-    entry_id: str, body: WhitelistUpdate, user_id: str = UserId, ctx: ServiceContext = Ctx
+    body: WhitelistUpdate, entry_id: str = id_path(), user_id: str = UserId, ctx: ServiceContext = Ctx
 ) -> WhitelistOut:
     """Rename, change the expiry, or accept ("active") / reject a proposed (learned) entry."""
     async with ctx.require_database().session() as session:
@@ -300,7 +301,7 @@ async def update_whitelist(
 
 
 @router.delete("/api/v1/whitelist/{entry_id}", status_code=204, tags=["whitelist"])
-async def delete_whitelist(entry_id: str, user_id: str = UserId, ctx: ServiceContext = Ctx) -> Response:
+async def delete_whitelist(entry_id: str = id_path(), user_id: str = UserId, ctx: ServiceContext = Ctx) -> Response:
     async with ctx.require_database().session() as session:
         entry = await service.get_whitelist_entry(session, user_id=user_id, entry_id=entry_id)
         if entry is None:
@@ -342,7 +343,7 @@ async def import_whitelist(body: ImportRequest, user_id: str = UserId, ctx: Serv
 
 
 @router.get("/internal/v1/routing/{number}", response_model=RoutingSnapshot, tags=["internal"])
-async def routing(number: str, ctx: ServiceContext = Ctx) -> RoutingSnapshot:
+async def routing(number: str = Path(max_length=40), ctx: ServiceContext = Ctx) -> RoutingSnapshot:
     """The routing snapshot of a hosted number (E.164), for phone-gateway's cache; 404 when nobody hosts it."""
     normalised = normalise(ctx, number, "number")
     async with ctx.require_database().session() as session:
