@@ -1,0 +1,61 @@
+"""The responder service's HTTP API: Alertmanager webhook, incidents, postmortems, approvals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from answer_ninja.ops.models import IncidentStatus
+from answer_ninja.ops.store import IncidentStore
+from answer_ninja.platform.settings import load_settings
+from answer_ninja.services.responder.app import create_app
+from tests.harness.servers import free_port
+from tests.ops.factories import incident
+from tests.ops.test_alerts import PAYLOAD
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    # No supervisor on that port: the responder keeps answering its API while its probes fail.
+    settings = load_settings(data_dir=tmp_path, supervisor_port=free_port(), responder_probe_interval_seconds=0.1)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_platform_endpoints(client: TestClient) -> None:
+    assert client.get("/health").json()["service"] == "responder"
+    assert client.get("/ready").status_code == 200
+    assert "ai_ninja_responder_actions_total" in client.get("/metrics").text
+
+
+def test_alertmanager_webhook_accepts_v4_and_names_bad_fields(client: TestClient) -> None:
+    accepted = client.post("/alerts", json=PAYLOAD)
+    assert accepted.status_code == 202
+    assert accepted.json() == {"accepted": 2, "services": ["phone-gateway", "user-management"]}
+    refused = client.post("/alerts", json={**PAYLOAD, "alerts": []})
+    assert refused.status_code == 422
+    assert refused.json()["fields"][0]["field"] == "alerts"
+
+
+def test_incidents_and_postmortem(client: TestClient, tmp_path: Path) -> None:
+    stored = incident("phone-gateway")
+    stored.status = IncidentStatus.RESOLVED
+    IncidentStore(tmp_path / "responder").save(stored)
+    assert [i["id"] for i in client.get("/incidents").json()] == ["INC-test"]
+    assert client.get("/incidents/INC-test").json()["services"] == ["phone-gateway"]
+    assert "5 Why" in client.get("/incidents/INC-test/postmortem").text
+    assert client.get("/incidents/nope").status_code == 404
+
+
+def test_approvals_are_decided_once_and_audited(client: TestClient, tmp_path: Path) -> None:
+    approval = IncidentStore(tmp_path / "responder").request_approval(
+        incident_id=None, action="failover", target="phone-gateway"
+    )
+    assert client.get("/approvals", params={"status": "pending"}).json()[0]["id"] == approval
+    assert client.post(f"/approvals/{approval}", json={"approved": True, "by": "alice"}).status_code == 200
+    assert client.post(f"/approvals/{approval}", json={"approved": True, "by": "alice"}).status_code == 404
+    assert client.post(f"/approvals/{approval}", json={"approved": True}).json()["fields"][0]["field"] == "by"
+    assert client.get("/audit").json()[0]["actor"] == "alice"
