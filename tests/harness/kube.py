@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +33,7 @@ from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ApiError
 from lightkube.models.core_v1 import ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Event, Node, Pod
+from lightkube.resources.core_v1 import Endpoints, Event, Node, Pod
 
 from tests.harness.servers import free_port, wait_for_port
 
@@ -216,13 +218,15 @@ class Behaviour(StrEnum):
 class PodSimulator:
     """Scheduler + kubelet stand-in: binds pods, reports their status as told, serves their logs.
 
-    Behaviour is chosen per pod: by its image first (a bad release), else by its ``app`` label, else READY.
+    Behaviour is chosen per pod: for that pod only (a transient fault), else by its image (a bad release), else by
+    its ``app`` label (a fault every new pod has too), else READY.
     """
 
     def __init__(self, cluster: KubeCluster, *, interval: float = 0.2) -> None:
         self.cluster = cluster
         self.client = cluster.client()
         self.interval = interval
+        self.by_pod: dict[str, Behaviour] = {}
         self.by_app: dict[str, Behaviour] = {}
         self.by_image: dict[str, Behaviour] = {}
         self.ips = (f"10.244.{n // 250}.{n % 250 + 2}" for n in itertools.count())
@@ -233,6 +237,8 @@ class PodSimulator:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pod-simulator", daemon=True)
         self.kubelet = _FakeKubelet(cluster.directory, self)
+        self.containers: dict[str, _PodServer] = {}
+        self.pod_ports: dict[str, int] = {}
         self.errors: list[str] = []
 
     # --- control ---
@@ -241,11 +247,24 @@ class PodSimulator:
         self.by_app[f"{namespace}/{app}"] = behaviour
         self._wake.set()
 
+    def break_pods(self, namespace: str, app: str, behaviour: Behaviour) -> list[str]:
+        """Only the pods that exist now behave so (a transient fault: pods a restart creates are healthy)."""
+        names = [
+            pod.metadata.name or ""
+            for pod in self.client.list(Pod, namespace=namespace, labels={"app": app})
+            if pod.metadata is not None and pod.metadata.deletionTimestamp is None
+        ]
+        for name in names:
+            self.by_pod[f"{namespace}/{name}"] = behaviour
+        self._wake.set()
+        return names
+
     def set_image(self, image: str, behaviour: Behaviour) -> None:
         self.by_image[image] = behaviour
         self._wake.set()
 
     def reset(self) -> None:
+        self.by_pod.clear()
         self.by_app.clear()
         self.by_image.clear()
         self._wake.set()
@@ -253,6 +272,9 @@ class PodSimulator:
     def behaviour_for(self, pod: Pod) -> Behaviour:
         assert pod.spec is not None
         assert pod.metadata is not None
+        pod_key = f"{pod.metadata.namespace}/{pod.metadata.name}"
+        if pod_key in self.by_pod:
+            return self.by_pod[pod_key]
         for container in pod.spec.containers:
             if container.image in self.by_image:
                 return self.by_image[container.image]
@@ -270,6 +292,8 @@ class PodSimulator:
         self._wake.set()
         self._thread.join(timeout=5)
         self.kubelet.stop()
+        for key in list(self.containers):
+            self._unserve(key)
 
     # --- the node ---
     def _register_node(self) -> None:
@@ -342,6 +366,7 @@ class PodSimulator:
             with contextlib.suppress(ApiError):
                 self.client.delete(Pod, name, namespace=namespace, grace_period=0)
             self.applied.pop(key, None)
+            self._unserve(key)
             return
         behaviour = self.behaviour_for(pod)
         if behaviour is Behaviour.PENDING:
@@ -360,6 +385,7 @@ class PodSimulator:
         elif self.applied.get(key) is behaviour:
             return
         self.client.patch(Pod.Status, name, {"status": self._status(pod, behaviour, key)}, namespace=namespace)
+        self._serve(pod, key, behaviour)
         if behaviour is Behaviour.CRASH_LOOP and self.applied.get(key) is not Behaviour.CRASH_LOOP:
             self._event(pod, "BackOff", "Back-off restarting failed container")
         self.applied[key] = behaviour
@@ -423,6 +449,56 @@ class PodSimulator:
         )
         with contextlib.suppress(ApiError):
             self.client.create(event, namespace=namespace)
+
+    # --- the containers' HTTP endpoints ---
+    def _serve(self, pod: Pod, key: str, behaviour: Behaviour) -> None:
+        """A crashing container listens on nothing; a running one answers /health, /ready and /metrics."""
+        if behaviour in (Behaviour.CRASH_LOOP, Behaviour.PENDING):
+            self._unserve(key)
+            return
+        if key in self.containers:
+            return
+        assert pod.metadata is not None
+        app = (pod.metadata.labels or {}).get("app", "")
+        # A pod keeps its address across container restarts, as its IP on a cluster.
+        port = self.pod_ports.setdefault(key, free_port())
+        self.containers[key] = _PodServer(self, key, app, port).start()
+
+    def _unserve(self, key: str) -> None:
+        server = self.containers.pop(key, None)
+        if server is not None:
+            server.stop()
+
+    def address_of(self, pod_ip: str) -> str | None:
+        """Where the pod with this IP listens on loopback (what a pod network would route to), if it ever did."""
+        key = next((k for k, ip in self.pod_ips.items() if ip == pod_ip), None)
+        port = self.pod_ports.get(key) if key else None
+        return f"127.0.0.1:{port}" if port else None
+
+    def write_scrape_targets(self, path: Path, namespace: str) -> None:
+        """Prometheus file_sd targets with the labels kubernetes_sd would give (role: pod), one per pod that has
+        an address: deploy/prometheus/prometheus.yml's relabelling then runs unchanged on them.
+
+        The port annotation is left out: the address already is where the simulated container listens.
+        """
+        groups = []
+        for pod in self.client.list(Pod, namespace=namespace):
+            assert pod.metadata is not None
+            address = self.address_of((pod.status.podIP if pod.status else None) or "")
+            if address is None or pod.metadata.deletionTimestamp is not None:
+                continue
+            annotations = pod.metadata.annotations or {}
+            labels = {
+                "__meta_kubernetes_namespace": namespace,
+                "__meta_kubernetes_pod_name": pod.metadata.name or "",
+                "__meta_kubernetes_pod_label_app": (pod.metadata.labels or {}).get("app", ""),
+                "__meta_kubernetes_pod_annotation_prometheus_io_scrape": annotations.get("prometheus.io/scrape", ""),
+                "__meta_kubernetes_pod_annotation_prometheus_io_path": annotations.get("prometheus.io/path", ""),
+            }
+            groups.append({"targets": [address], "labels": labels})
+        scratch = path.with_suffix(".tmp")
+        scratch.write_text(json.dumps(groups))
+        scratch.replace(path)  # Prometheus must never read a half-written file
 
     def log_lines(self, namespace: str, pod: str) -> list[str]:
         """What the container printed: start-up lines, and the crash for a crash-looping pod."""
@@ -503,23 +579,139 @@ class _FakeKubelet:
         self.server.server_close()
 
 
-@contextlib.contextmanager
-def running_cluster(directory: Path) -> Iterator[tuple[KubeCluster, PodSimulator]]:
-    cluster = KubeCluster(directory).start()
-    simulator: PodSimulator | None = None
-    try:
-        simulator = PodSimulator(cluster).start()
-        yield cluster, simulator
-    finally:
-        if simulator is not None:
-            simulator.stop()
-        cluster.stop()
+class _PodServer:
+    """The container of one simulated pod: /health, /ready (503 while the simulator says not ready), /metrics."""
+
+    def __init__(self, simulator: PodSimulator, key: str, app: str, port: int) -> None:
+        self.port = port
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                ready = simulator.applied.get(key) is Behaviour.READY
+                path = urlparse(self.path).path
+                if path == "/health":
+                    self._reply(200, json.dumps({"status": "ok", "service": app}).encode())
+                elif path == "/ready":
+                    body = {"status": "ready"} if ready else {"status": "not ready", "failed": ["simulated"]}
+                    self._reply(200 if ready else 503, json.dumps(body).encode())
+                elif path == "/metrics":
+                    outer.scrapes += 1
+                    text = (
+                        "# TYPE ai_ninja_service_info gauge\n"
+                        f'ai_ninja_service_info{{service="{app}",version="sim"}} 1\n'
+                        "# TYPE ai_ninja_degraded gauge\n"
+                        f'ai_ninja_degraded{{service="{app}"}} 0\n'
+                    )
+                    self._reply(200, text.encode(), "text/plain; version=0.0.4")
+                else:
+                    self._reply(404, b'{"detail": "Not Found"}')
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._reply(404, b'{"detail": "Not Found"}')
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.scrapes = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> _PodServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
-_shared: tuple[KubeCluster, PodSimulator] | None = None
+class ServiceProxy:
+    """kube-proxy's job on loopback: ``/<namespace>/<service>/<port>/<path>`` goes to a ready endpoint of the
+    Service, as the real endpoints controller lists them (so selector switches and readiness route as in a cluster).
+
+    Point the responder at it with KUBE_SERVICE_URL_TEMPLATE=:attr:`url_template`.
+    """
+
+    def __init__(self, cluster: KubeCluster, simulator: PodSimulator) -> None:
+        self.port = free_port()
+        client = cluster.client()
+        turn = itertools.count()
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self, method: str) -> None:
+                parts = self.path.lstrip("/").split("/", 3)
+                if len(parts) < 3:
+                    self.send_error(404)
+                    return
+                namespace, service, rest = parts[0], parts[1], "/" + (parts[3] if len(parts) > 3 else "")
+                try:
+                    endpoints = client.get(Endpoints, service, namespace=namespace)
+                except ApiError:
+                    endpoints = None
+                ips = [a.ip for s in (endpoints.subsets if endpoints else None) or [] for a in s.addresses or []]
+                targets = [t for t in (simulator.address_of(ip) for ip in ips) if t]
+                if not targets:
+                    self.send_error(503, "no ready endpoints")  # kube-proxy rejects: nothing behind the Service
+                    return
+                target = targets[next(turn) % len(targets)]
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method == "POST" else None
+                request = urllib.request.Request(f"http://{target}{rest}", data=body, method=method)
+                if body is not None:
+                    request.add_header("Content-Type", self.headers.get("Content-Type", "application/json"))
+                try:
+                    with urllib.request.urlopen(request, timeout=5) as response:
+                        status, payload, kind = response.status, response.read(), response.headers.get("Content-Type")
+                except urllib.error.HTTPError as error:
+                    status, payload, kind = error.code, error.read(), error.headers.get("Content-Type")
+                except OSError:
+                    self.send_error(502)
+                    return
+                self.send_response(status)
+                self.send_header("Content-Type", kind or "application/octet-stream")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                self._forward("GET")
+
+            def do_POST(self) -> None:
+                self._forward("POST")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url_template(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{{namespace}}/{{service}}/{{port}}"
+
+    def start(self) -> ServiceProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
-def shared_cluster() -> tuple[KubeCluster, PodSimulator]:
+_shared: tuple[KubeCluster, PodSimulator, ServiceProxy] | None = None
+
+
+def shared_cluster() -> tuple[KubeCluster, PodSimulator, ServiceProxy]:
     """One control plane per test process, whichever test directory asks first (it takes ~5 s to start)."""
     global _shared
     if _shared is None:
@@ -529,12 +721,14 @@ def shared_cluster() -> tuple[KubeCluster, PodSimulator]:
         cluster = KubeCluster(Path(tempfile.mkdtemp(prefix="answer-ninja-kube-"))).start()
         try:
             simulator = PodSimulator(cluster).start()
+            proxy = ServiceProxy(cluster, simulator).start()
         except Exception:
             cluster.stop()
             raise
-        _shared = (cluster, simulator)
+        _shared = (cluster, simulator, proxy)
 
         def _stop() -> None:
+            proxy.stop()
             simulator.stop()
             cluster.stop()
             shutil.rmtree(cluster.directory, ignore_errors=True)

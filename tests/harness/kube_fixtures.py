@@ -19,6 +19,7 @@ from lightkube.resources.core_v1 import Secret
 from tests.harness.kube import (
     KubeCluster,
     PodSimulator,
+    ServiceProxy,
     apply,
     kube_binaries_available,
     kubeconfig_for,
@@ -32,14 +33,14 @@ from tests.harness.kube import (
 class Kube:
     cluster: KubeCluster
     simulator: PodSimulator
+    proxy: ServiceProxy
 
 
 @pytest.fixture(scope="session")
 def kube() -> Kube:
     if not kube_binaries_available():
         pytest.fail("kube-apiserver is not built: run scripts/install.d/50-kubernetes.sh (make extras)")
-    cluster, simulator = shared_cluster()
-    return Kube(cluster, simulator)
+    return Kube(*shared_cluster())
 
 
 @dataclass
@@ -104,6 +105,7 @@ def open_namespace(kube: Kube, directory: Path, apps: Iterable[str] = DEFAULT_AP
     apply(kube.cluster, docs)
     wait_rollouts(kube, name)
     token = _service_account_token(kube, name, "responder")
+    directory.mkdir(parents=True, exist_ok=True)
     kubeconfig = directory / f"responder-{name}.kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(kubeconfig_for(kube.cluster.server, token, "responder", name)))
     return KubeNamespace(kube, name, kubeconfig)

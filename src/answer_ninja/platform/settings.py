@@ -150,7 +150,10 @@ class Settings(BaseSettings):
     kube_namespace: str = Field(default="ai-ninja", description="Namespace the responder observes and changes")
     kubeconfig: Path | None = Field(default=None, description="kubeconfig file; unset = in-cluster, then ~/.kube")
     kube_rollout_timeout_seconds: float = Field(default=120.0, gt=0, le=3600, description="runbook: --timeout=120s")
-    prometheus_url: str = Field(default="http://127.0.0.1:9090", description="Prometheus the responder queries")
+    # Where the responder reaches a Service. In the cluster: its DNS name. From outside (a jump host, a test
+    # harness), any URL pattern with {service}, {namespace} and {port} that routes to the Service.
+    kube_service_url_template: str = "http://{service}.{namespace}.svc:{port}"
+    prometheus_url: str | None = Field(default=None, description="Prometheus the responder queries; unset = scrape")
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
+import httpx
 import pytest
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Secret
@@ -226,3 +227,22 @@ async def test_responder_account_cannot_read_secrets(platform: KubernetesPlatfor
     with pytest.raises(ApiError) as raised:
         await platform.client.get(Secret, "app-secrets", namespace=platform.namespace)
     assert raised.value.status.code == 403
+
+
+async def test_service_url_template_routes_to_ready_pods(ns: KubeNamespace) -> None:
+    settings = load_settings(
+        kubeconfig=ns.responder_kubeconfig, kube_namespace=ns.name, kube_service_url_template=ns.kube.proxy.url_template
+    )
+    platform = KubernetesPlatform(settings)
+    try:
+        url = await platform.service_url("phone-gateway")
+        assert url.startswith("http://127.0.0.1:")
+        async with httpx.AsyncClient(timeout=5) as http:
+            assert (await http.get(url + "/ready")).status_code == 200
+            ns.kube.simulator.set_app("phone-gateway", Behaviour.CRASH_LOOP, namespace=ns.name)
+            # No ready endpoint left behind the Service: the probe fails as it would through kube-proxy.
+            await eventually(lambda: http.get(url + "/health"), lambda r: r.status_code == 503)
+            await platform.switch_traffic("phone-gateway", to="phone-gateway-backup")
+            await eventually(lambda: http.get(url + "/health"), lambda r: r.status_code == 200)
+    finally:
+        await platform.close()

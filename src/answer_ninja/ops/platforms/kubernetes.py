@@ -253,11 +253,12 @@ class KubernetesPlatform:
         return lines
 
     async def service_url(self, service: str) -> str:
-        """The Service's cluster DNS name and first port (what the runbook's curl reaches)."""
+        """The Service's address and first port (what the runbook's curl reaches): its cluster DNS name by default."""
         svc = await self.client.get(Service, service, namespace=self.namespace)
         assert svc.spec is not None
         assert svc.spec.ports
-        return f"http://{service}.{self.namespace}.svc:{svc.spec.ports[0].port}"
+        template = self.settings.kube_service_url_template
+        return template.format(service=service, namespace=self.namespace, port=svc.spec.ports[0].port)
 
     async def node_status(self) -> list[NodeStatus]:
         """``kubectl get nodes``: Ready and the pressure conditions kubelet reports."""
@@ -294,10 +295,16 @@ class KubernetesPlatform:
         log.info("kubernetes.restart", service=service, namespace=self.namespace)
 
     async def wait_ready(self, service: str, *, timeout: float = 120.0) -> bool:
-        """``kubectl rollout status --timeout``: the newest ReplicaSet has every replica updated and available."""
+        """``kubectl rollout status --timeout``, then until the old pods are gone too.
+
+        As the local platform: every instance Running and ready. kubectl returns while old pods still terminate;
+        a check right after (the runbook's ``get pods | grep -v Running``) would see them and fail.
+        """
         deadline = time.monotonic() + timeout
         while True:
-            if _rollout_complete(await self._deployment(service)):
+            if _rollout_complete(await self._deployment(service)) and all(
+                i.state is InstanceState.RUNNING and i.ready for i in await self.instances(service)
+            ):
                 return True
             if time.monotonic() >= deadline:
                 return False
