@@ -9,6 +9,7 @@ utterances takes milliseconds, so the model is rebuilt from the packaged data in
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,9 +41,11 @@ class NgramPrediction:
 
 
 class ComplementNaiveBayes:
-    def __init__(self, weights: dict[str, dict[str, float]], default: dict[str, float]) -> None:
-        self._weights = weights  # label -> gram -> -log P(gram | not label)
-        self._default = default  # label -> weight of a gram never seen outside the label
+    def __init__(self, index: dict[str, int], weights: dict[str, array[float]]) -> None:
+        # One row of weights per label, one column per gram: -log P(gram | any other label). Arrays, not dicts
+        # of floats: the model stays under 2 MB in a service that should idle small.
+        self._index = index
+        self._weights = weights
 
     @classmethod
     def train(cls, examples: Iterable[tuple[str, str]]) -> ComplementNaiveBayes:
@@ -53,17 +56,15 @@ class ComplementNaiveBayes:
         total: Counter[str] = Counter()
         for counts in per_label.values():
             total.update(counts)
-        vocabulary = len(total)
+        index = {gram: position for position, gram in enumerate(total)}
         total_mass = sum(total.values())
-        weights: dict[str, dict[str, float]] = {}
-        default: dict[str, float] = {}
+        weights: dict[str, array[float]] = {}
         for label, counts in per_label.items():
-            complement_mass = total_mass - sum(counts.values()) + SMOOTHING * vocabulary
-            weights[label] = {
-                gram: -math.log((total[gram] - counts[gram] + SMOOTHING) / complement_mass) for gram in total
-            }
-            default[label] = -math.log(SMOOTHING / complement_mass)
-        return cls(weights, default)
+            complement_mass = total_mass - sum(counts.values()) + SMOOTHING * len(index)
+            weights[label] = array(
+                "d", (-math.log((total[gram] - counts[gram] + SMOOTHING) / complement_mass) for gram in index)
+            )
+        return cls(index, weights)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -71,12 +72,8 @@ class ComplementNaiveBayes:
 
     def scores(self, text: str) -> dict[str, float]:
         """Higher = the text is less like every other label's text. Grams never seen in training are ignored."""
-        features = grams(text)
-        known = {gram: count for gram, count in features.items() if gram in next(iter(self._weights.values()))}
-        return {
-            label: sum(count * weights[gram] for gram, count in known.items())
-            for label, weights in self._weights.items()
-        }
+        known = [(self._index[gram], count) for gram, count in grams(text).items() if gram in self._index]
+        return {label: sum(count * row[column] for column, count in known) for label, row in self._weights.items()}
 
     def predict(self, text: str) -> NgramPrediction:
         ranked = sorted(self.scores(text).items(), key=lambda item: -item[1])

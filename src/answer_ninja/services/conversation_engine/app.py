@@ -19,6 +19,7 @@ from answer_ninja.services.conversation_engine import metrics
 from answer_ninja.services.conversation_engine.flows import ConversationEngine
 from answer_ninja.services.conversation_engine.routes import router
 from answer_ninja.services.conversation_engine.state import ConversationStore
+from answer_ninja.services.conversation_engine.understanding import packaged_ngram
 
 log = get_logger(__name__)
 
@@ -86,6 +87,8 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
         ctx.checks.append(check)
 
     async def start(ctx: ServiceContext) -> None:
+        # Train the intent model now (~0.1 s), not on the first caller's turn.
+        await asyncio.to_thread(packaged_ngram)
         app.state.engine = ConversationEngine(
             store=ConversationStore(ctx.require_cache(), ttl_seconds=settings.conversation_state_ttl_seconds),
             planner=planner,
