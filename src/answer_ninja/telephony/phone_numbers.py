@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -15,6 +16,8 @@ class InvalidPhoneNumberError(ValueError):
     """The text is not a phone number we can read."""
 
 
+# Parsing is the costliest step of a routing decision; the same callers and hosted numbers recur all day.
+@functools.lru_cache(maxsize=100_000)
 def to_e164(raw: str, *, region: str = "CN") -> str:
     """Normalise ``raw`` ("138 0013 8000", "+86 138-0013-8000", "0086...") to E.164 ("+8613800138000")."""
     text = raw.strip()

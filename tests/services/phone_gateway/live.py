@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
+import redis
 import uvicorn
 
 from answer_ninja.platform.settings import Settings, load_settings
@@ -90,3 +92,14 @@ def live_services(
         for server in live.servers:
             server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture
+def live(postgres_url: str, redis_url: str) -> Iterator[LiveServices]:
+    """The three services on a fresh PostgreSQL database and the session's Redis (routing keys flushed)."""
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("routing:*"):
+        client.delete(key)
+    client.close()
+    with live_services(postgres_url, redis_url) as services:
+        yield services

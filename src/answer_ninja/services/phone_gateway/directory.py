@@ -34,8 +34,9 @@ log = get_logger(__name__)
 STALE_KEEP_SECONDS = 7 * 24 * 3600
 # Without Redis, other services cannot invalidate our cache: trust an entry only this long.
 MEMORY_CACHE_FRESH_SECONDS = 3.0
-# The in-process copy's lifetime: changes arrive by pub/sub at once; this only bounds a lost announcement.
-LOCAL_TTL_SECONDS = 5.0
+# The in-process copy's lifetime: changes arrive by pub/sub at once, and a reconnect drops everything, so this
+# only bounds the rare race of a fetch that started before a change and finished after its announcement.
+LOCAL_TTL_SECONDS = 60.0
 # Bound on the in-process copy (hosted numbers + callers): a few MB at most.
 LOCAL_MAX_ENTRIES = 50_000
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from answer_ninja.services.user_management.schemas import RequestModel
+from answer_ninja.services.user_management.schemas import RequestModel, UtcDatetime
 
 Carrier = Literal["generic", "loopback"]
 
@@ -50,8 +49,8 @@ class CallRecordOut(BaseModel):
     decision_latency_ms: float | None
     status: str
     outcome: str | None
-    started_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime | None
+    started_at: UtcDatetime
+    answered_at: UtcDatetime | None
+    ended_at: UtcDatetime | None
     duration_seconds: float | None
     details: dict[str, Any]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from answer_ninja.services.user_management.schemas import ID_PATTERN, RequestModel
+from answer_ninja.services.user_management.schemas import ID_PATTERN, RequestModel, UtcDatetime
 
 Period = Literal["day", "week", "month"]
 
@@ -21,8 +20,8 @@ class ProfileOut(BaseModel):
     spam_calls: int
     spam_reports: int
     not_spam_reports: int
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: UtcDatetime
+    last_seen: UtcDatetime
 
 
 class FeedbackIn(RequestModel):
@@ -46,14 +45,14 @@ class FinishedOut(BaseModel):
 class SummaryOut(BaseModel):
     call_id: str
     caller_number: str
-    started_at: datetime
+    started_at: UtcDatetime
     decision: str | None
     summary: dict[str, Any]
 
 
 class StatsOut(BaseModel):
     period: Period
-    since: datetime
+    since: UtcDatetime
     calls_total: int
     answered_by_ai: int
     spam_blocked: int

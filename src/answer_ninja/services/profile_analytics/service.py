@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,23 +22,8 @@ SECONDS_SAVED_PER_BLOCKED_CALL = 30.0
 PROFILE_CACHE_SECONDS = 24 * 3600
 
 
-def as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def profile_out(profile: SpamProfile) -> ProfileOut:
-    return ProfileOut(
-        caller_hash=profile.caller_hash,
-        category=profile.category,
-        risk_score=profile.risk_score,
-        confidence=profile.confidence,
-        total_calls=profile.total_calls,
-        spam_calls=profile.spam_calls,
-        spam_reports=profile.spam_reports,
-        not_spam_reports=profile.not_spam_reports,
-        first_seen=as_utc(profile.first_seen),
-        last_seen=as_utc(profile.last_seen),
-    )
+    return ProfileOut.model_validate(profile, from_attributes=True)
 
 
 async def get_profile(session: AsyncSession, *, caller_hash: str) -> SpamProfile | None:

@@ -57,7 +57,7 @@ async def call_summary(call_id: str = id_path(), user_id: str = UserId, ctx: Ser
     return SummaryOut(
         call_id=record.id,
         caller_number=record.caller_number,
-        started_at=service.as_utc(record.started_at),
+        started_at=record.started_at,
         decision=record.decision,
         summary=record.summary or {},
     )

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from answer_ninja.services.user_management.schemas import RequestModel
+from answer_ninja.services.user_management.schemas import RequestModel, UtcDatetime
 
 Persona = Literal["polite", "direct", "humorous", "professional"]
 Language = Literal["zh-CN", "en-US"]
@@ -80,7 +80,7 @@ class UserOut(BaseModel):
     language: str
     hosted_numbers: list[str]
     preferences: Preferences
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class UserUpdate(RequestModel):
@@ -100,7 +100,7 @@ class HostedNumberIn(RequestModel):
 class HostedNumberOut(BaseModel):
     id: str
     number: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 WhitelistKind = Literal["manual", "temporary", "learned", "import"]
@@ -130,8 +130,8 @@ class WhitelistOut(BaseModel):
     name: str
     kind: str
     status: str
-    expires_at: datetime | None
-    created_at: datetime
+    expires_at: UtcDatetime | None
+    created_at: UtcDatetime
 
 
 class ImportRequest(RequestModel):

@@ -1,4 +1,5 @@
-"""The base of every request body of the three services: text must be storable as it is.
+"""What the three services' HTTP bodies share: request text must be storable as it is (the base of every
+request body), response times carry their UTC offset, ids in paths have one shape.
 
 PostgreSQL refuses NUL characters in text columns; a body carrying one is bad input (422 naming the field),
 not a database error.
@@ -6,14 +7,24 @@ not a database error.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel, field_validator
 
 # Identifiers in paths and queries: our ids are uuid4 hex; carriers' ids are letters, digits, '-' and '_'.
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 HASH_PATTERN = r"^[0-9a-f]{64}$"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time we store is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# A datetime in a response: always with its UTC offset, whichever database it came from.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class RequestModel(BaseModel):

@@ -7,7 +7,7 @@ Every change that phone-gateway routes on invalidates its cached snapshot (see `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,13 +24,7 @@ from answer_ninja.services.user_management.models import (
     UserOut,
     WhitelistOut,
 )
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+from answer_ninja.services.user_management.schemas import as_utc
 
 
 async def get_user(session: AsyncSession, *, user_id: str) -> User | None:
@@ -81,7 +75,7 @@ async def routing_snapshot(session: AsyncSession, *, number: str, now: datetime)
     entries = await list_whitelist(session, user_id=user.id, status="active")
     whitelist = {}
     for entry in entries:
-        expires_at = as_utc(entry.expires_at)
+        expires_at = as_utc(entry.expires_at) if entry.expires_at else None
         if expires_at is None or expires_at > now:
             whitelist[entry.number] = expires_at.isoformat() if expires_at else None
     return RoutingSnapshot(
@@ -116,7 +110,7 @@ def user_out(user: User) -> UserOut:
         language=user.language,
         hosted_numbers=sorted(number.number for number in user.hosted_numbers),
         preferences=preferences_of(user),
-        created_at=as_utc(user.created_at) or user.created_at,
+        created_at=user.created_at,
     )
 
 
@@ -134,18 +128,8 @@ def preferences_of(user: User) -> Preferences:
 
 
 def hosted_out(number: HostedNumber) -> HostedNumberOut:
-    return HostedNumberOut(
-        id=number.id, number=number.number, created_at=as_utc(number.created_at) or number.created_at
-    )
+    return HostedNumberOut.model_validate(number, from_attributes=True)
 
 
 def whitelist_out(entry: WhitelistEntry) -> WhitelistOut:
-    return WhitelistOut(
-        id=entry.id,
-        number=entry.number,
-        name=entry.name,
-        kind=entry.kind,
-        status=entry.status,
-        expires_at=as_utc(entry.expires_at),
-        created_at=as_utc(entry.created_at) or entry.created_at,
-    )
+    return WhitelistOut.model_validate(entry, from_attributes=True)

@@ -35,7 +35,7 @@ from answer_ninja.services.user_management.models import (
     WhitelistOut,
     WhitelistUpdate,
 )
-from answer_ninja.services.user_management.schemas import id_path
+from answer_ninja.services.user_management.schemas import as_utc, id_path
 from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, to_e164
 
 log = get_logger(__name__)
@@ -248,7 +248,7 @@ async def list_whitelist(
 @router.post("/api/v1/whitelist", status_code=201, response_model=WhitelistOut, tags=["whitelist"])
 async def add_whitelist(body: WhitelistIn, user_id: str = UserId, ctx: ServiceContext = Ctx) -> WhitelistOut:
     number = normalise(ctx, body.number, "number")
-    if body.expires_at is not None and (service.as_utc(body.expires_at) or body.expires_at) <= utcnow():
+    if body.expires_at is not None and as_utc(body.expires_at) <= utcnow():
         raise field_error("expires_at", "must be in the future")
     async with ctx.require_database().session() as session:
         if number in await service.whitelist_numbers(session, user_id=user_id):
@@ -259,7 +259,7 @@ async def add_whitelist(body: WhitelistIn, user_id: str = UserId, ctx: ServiceCo
             name=body.name,
             kind="temporary" if body.expires_at else "manual",
             status="active",
-            expires_at=service.as_utc(body.expires_at),
+            expires_at=as_utc(body.expires_at) if body.expires_at else None,
         )
         session.add(entry)
         try:
@@ -291,7 +291,7 @@ async def update_whitelist(
         if body.name is not None:
             entry.name = body.name
         if "expires_at" in body.model_fields_set:
-            entry.expires_at = service.as_utc(body.expires_at)
+            entry.expires_at = as_utc(body.expires_at) if body.expires_at else None
             entry.kind = "temporary" if body.expires_at else ("manual" if entry.kind == "temporary" else entry.kind)
         if body.status is not None:
             entry.status = body.status
