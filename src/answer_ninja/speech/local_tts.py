@@ -94,7 +94,7 @@ class EspeakTextToSpeech:
 
 
 # Full-width punctuation -> ASCII, so espeak-ng pauses at it instead of skipping it.
-_PUNCTUATION = str.maketrans("，。！？；：、“”（）", ",.!?;:,\"\"()")
+_PUNCTUATION = str.maketrans("，。！？；：、“”（）", ',.!?;:,""()')
 
 
 def to_pinyin(text: str) -> str:

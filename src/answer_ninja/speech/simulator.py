@@ -184,7 +184,8 @@ class SimulatedCaller:
                 if isinstance(message, twilio_media.Media):
                     if line.first_ai_audio_after is None and line.voice_sent_at and not line.speaking:
                         line.first_ai_audio_after = time.perf_counter()
-                    line.playback.append(message.media.audio())
+                    # Played 20 ms at a time, whatever size the server's messages are.
+                    line.playback.extend(frames(message.media.audio(), MULAW_FRAME_BYTES, pad=b"\xff"))
                 elif isinstance(message, twilio_media.Mark):
                     line.playback.append(message.mark.name)
                 elif isinstance(message, twilio_media.Clear):

@@ -30,12 +30,32 @@ class EnergyVad:
         self.threshold_rms = threshold_rms
 
     def is_speech(self, frame: bytes) -> bool:
-        samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
-        return bool(samples.size) and float(np.sqrt(np.mean(samples * samples))) >= self.threshold_rms
+        return rms(frame) >= self.threshold_rms
 
 
-def build_vad(aggressiveness: int) -> WebRtcVad | EnergyVad:
-    try:
-        return WebRtcVad(aggressiveness)
-    except SpeechProviderError:
-        return EnergyVad()
+def rms(frame: bytes) -> float:
+    samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
+    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
+
+
+class GatedVad:
+    """webrtcvad, with its trailing hangover cut by an energy gate.
+
+    webrtcvad keeps saying "speech" for 80-120 ms after the voice stops (its hangover smoothing); every one of
+    those frames is added to the caller's wait. A frame now counts as voiced only if webrtcvad says so AND it is
+    louder than the line's noise floor (tracked on the frames webrtcvad calls silence) by ``margin``.
+    """
+
+    def __init__(self, inner: WebRtcVad | EnergyVad, *, min_rms: float = 120.0, margin: float = 3.0) -> None:
+        self.inner = inner
+        self.name = f"{inner.name}+gate"
+        self.min_rms = min_rms
+        self.margin = margin
+        self.noise_floor = 0.0
+
+    def is_speech(self, frame: bytes) -> bool:
+        level = rms(frame)
+        if not self.inner.is_speech(frame):
+            self.noise_floor = 0.95 * self.noise_floor + 0.05 * level
+            return False
+        return level > max(self.min_rms, self.noise_floor * self.margin)

@@ -96,6 +96,21 @@ class ProtocolError(ValueError):
     """A frame that is not a Twilio Media Streams message (the connection is closed with a policy error)."""
 
 
+def media_payload(text: str | bytes) -> bytes | None:
+    """The fast path for the 50-a-second ``media`` messages: their audio, or None for any other message.
+
+    Plain ``json`` + dict access costs half of a full model validation; malformed media falls through to
+    :func:`parse`, which names the bad field.
+    """
+    try:
+        data = json.loads(text)
+        if data.get("event") == "media":
+            return base64.b64decode(data["media"]["payload"], validate=True)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return None
+
+
 def parse(text: str | bytes) -> TwilioMessage:
     try:
         return _ADAPTER.validate_json(text)

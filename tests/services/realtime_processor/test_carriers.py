@@ -135,7 +135,8 @@ def test_twilio_call_end_to_end_writes_the_call_record(
     assert peer.events().count("mark") == 4  # greeting + three replies, each followed by its mark
     media = [message for message in peer.received if message["event"] == "media"]
     assert media
-    assert all(len(base64.b64decode(m["media"]["payload"])) == MULAW_FRAME_BYTES for m in media)
+    # Whole 20 ms frames of mu-law, sent 100 ms to a message.
+    assert all(len(base64.b64decode(m["media"]["payload"])) == 5 * MULAW_FRAME_BYTES for m in media)
     wait_until_ended(replies, "call-twilio-1")
     assert replies.ended == {"call-twilio-1": "max_turns"}
 
@@ -197,7 +198,7 @@ def test_acs_media_stream_answers_in_pcm_and_stops_audio_on_barge_in(client: Tes
         ws.send_text(acs_media.metadata_message("sub-1"))
         greeting = json.loads(ws.receive_text())
         assert greeting["kind"] == "AudioData"
-        assert len(base64.b64decode(greeting["audioData"]["data"])) == PCM_FRAME_BYTES
+        assert len(base64.b64decode(greeting["audioData"]["data"])) == 5 * PCM_FRAME_BYTES
         audio = tone(LINES[0], 1.2) + bytes(PCM_FRAME_BYTES * 25)
         for frame in frames(audio, PCM_FRAME_BYTES):
             ws.send_text(acs_media.inbound_audio_message(frame, "t", "8:acs:caller"))

@@ -16,7 +16,7 @@ from answer_ninja.speech.base import (
     TextToSpeech,
     VoiceActivityDetector,
 )
-from answer_ninja.speech.vad import EnergyVad, WebRtcVad
+from answer_ninja.speech.vad import EnergyVad, GatedVad, WebRtcVad
 
 log = get_logger(__name__)
 
@@ -31,7 +31,7 @@ class SpeechProviders:
     def new_vad(self) -> VoiceActivityDetector:
         """webrtcvad keeps per-stream state: one detector per call."""
         if self.vad_factory is WebRtcVad:
-            return WebRtcVad(self.vad_aggressiveness)
+            return GatedVad(WebRtcVad(self.vad_aggressiveness))
         return EnergyVad()
 
 

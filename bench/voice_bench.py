@@ -1,0 +1,388 @@
+"""Voice-loop benchmark: voice-to-voice latency with the local providers, then overhead and capacity on stand-ins.
+
+    .venv/bin/python bench/voice_bench.py                 # both parts
+    .venv/bin/python bench/voice_bench.py latency --calls 20
+    .venv/bin/python bench/voice_bench.py capacity --concurrency 50,100,200 --churn 1000
+
+Part 1 (latency): a realtime-processor process with the real local providers (webrtcvad, faster-whisper base,
+Piper/espeak-ng), answering scripted callers over Twilio Media Streams at real-time pace, one call at a time.
+Replies come from conversation-engine when --engine-url is given, else from a fixed-delay reply stand-in (its
+lines pre-synthesised, as conversation-engine's templates are). Prints per-stage and voice-to-voice p50/p95.
+
+Part 2 (capacity): the same server process with the speech providers replaced by fixed-delay stand-ins; many
+concurrent simulated calls (tones that the stand-in recogniser maps back to text). Overhead = caller-side
+voice-to-voice - the end-of-turn silence - the provider waits the server recorded. Also memory per call and RSS
+growth over a churn of short calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from tests.harness.servers import free_port, wait_for_port  # noqa: E402
+
+from answer_ninja.speech.simulator import (  # noqa: E402
+    CallerScript,
+    ScriptLine,
+    SimulatedCaller,
+    load_script,
+    script_names,
+    synthesize_script,
+)
+from answer_ninja.speech.standins import tone  # noqa: E402
+from answer_ninja.telephony.codec import pcm16k_to_mulaw8k  # noqa: E402
+
+STAGES = ("endpointing", "stt", "reply", "tts_first_byte", "send", "voice_to_voice")
+# The caller lines of the capacity run: the stand-in recogniser knows them by their tone.
+CAPACITY_LINES = ("We have a great offer for you today", "Are you sure you do not want it")
+STANDIN_STT_SECONDS = 0.05
+STANDIN_TTS_SECONDS = 0.03
+STANDIN_REPLY_SECONDS = 0.02
+END_OF_TURN_MS = 300
+
+
+# ---------------------------------------------------------------- the server under test
+def serve(mode: str, port: int, data_dir: str, engine_url: str | None) -> None:
+    """Run realtime-processor in this process (the benchmark's subprocess)."""
+    import uvicorn
+
+    from answer_ninja.platform.db.migrate import upgrade
+    from answer_ninja.platform.logging import configure_logging
+    from answer_ninja.platform.settings import load_settings
+    from answer_ninja.services.realtime_processor.app import create_app
+    from answer_ninja.services.realtime_processor.providers import SpeechProviders
+    from answer_ninja.services.realtime_processor.replies import KeywordReplyStandIn
+    from answer_ninja.speech.standins import FixedDelayTextToSpeech, ToneSpeechToText
+    from answer_ninja.speech.vad import WebRtcVad
+
+    database_url = f"sqlite+aiosqlite:///{data_dir}/bench.db"
+    upgrade(database_url)
+    settings = load_settings(
+        database_url=database_url,
+        data_dir=Path(data_dir),
+        end_of_turn_silence_ms=END_OF_TURN_MS,
+        conversation_engine_url=engine_url or f"http://127.0.0.1:{free_port()}",
+        profile_analytics_url=f"http://127.0.0.1:{free_port()}",
+        log_level="WARNING",
+    )
+    configure_logging(level="WARNING", json=True, service="realtime-processor")
+    replies = None if engine_url else KeywordReplyStandIn(delay_seconds=STANDIN_REPLY_SECONDS, max_turns=3)
+    providers = None
+    if mode == "standin":
+        replies = KeywordReplyStandIn(delay_seconds=STANDIN_REPLY_SECONDS, max_turns=len(CAPACITY_LINES))
+        providers = SpeechProviders(
+            vad_factory=WebRtcVad,
+            stt=ToneSpeechToText(list(CAPACITY_LINES), delay_seconds=STANDIN_STT_SECONDS),
+            tts=FixedDelayTextToSpeech(delay_seconds=STANDIN_TTS_SECONDS),
+        )
+    app = create_app(settings, providers=providers, replies=replies)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=1 << 20)
+
+
+class Server:
+    def __init__(self, mode: str, engine_url: str | None = None) -> None:
+        self.port = free_port()
+        self.data_dir = tempfile.mkdtemp(prefix="voice-bench-")
+        argv = [sys.executable, __file__, "serve", "--mode", mode, "--port", str(self.port)]
+        argv += ["--data-dir", self.data_dir] + (["--engine-url", engine_url] if engine_url else [])
+        with Path(self.data_dir, "server.log").open("wb") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        wait_for_port(self.port, timeout=120)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/media/twilio"
+
+    def wait_prepared(self, lines: int, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/api/v1/voice/status").json()["prepared_lines"] >= lines:
+                    return
+            time.sleep(0.5)
+
+    def rss_mb(self) -> float:
+        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+async def fetch_record(url: str, call_id: str) -> dict[str, Any] | None:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        for _ in range(60):
+            response = await client.get(f"{url}/api/v1/voice/calls/{call_id}")
+            if response.status_code == 200 and response.json().get("status") == "completed":
+                body: dict[str, Any] = response.json()
+                return body
+            await asyncio.sleep(0.1)
+    return None
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(name: str, values: list[float]) -> str:
+    if not values:
+        return f"  {name:<28} (no samples)"
+    return (
+        f"  {name:<28} n={len(values):<4} p50={percentile(values, 50):7.0f} ms  p95={percentile(values, 95):7.0f} ms"
+        f"  max={max(values):7.0f} ms"
+    )
+
+
+# ---------------------------------------------------------------- part 1: latency with the local providers
+async def latency_run(calls: int, engine_url: str | None) -> dict[str, Any]:
+    from answer_ninja.speech.local_tts import EspeakTextToSpeech, LanguageRoutedTextToSpeech, PiperTextToSpeech
+
+    caller_tts = LanguageRoutedTextToSpeech([PiperTextToSpeech(), EspeakTextToSpeech()])
+    names = [name for name in script_names()]
+    scripts = [load_script(names[i % len(names)]) for i in range(calls)]
+    audio: dict[str, dict[str, bytes]] = {}
+    for script in scripts:
+        if script.name not in audio:
+            audio[script.name] = await synthesize_script(script, caller_tts)
+    server = Server("local", engine_url)
+    try:
+        server.wait_prepared(6 + 6)  # our own lines and the stand-in's replies, both languages
+        stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+        caller_side: list[float] = []
+        speculative = total = 0
+        outcomes: dict[str, int] = {}
+        for number, script in enumerate(scripts, 1):
+            call_id = f"bench-{number}-{script.name}"
+            parameters = {"call_id": call_id, "language": script.language, "carrier": "loopback"}
+            caller = SimulatedCaller(script, audio[script.name], ws_url=server.ws_url, parameters=parameters)
+            result = await caller.run()
+            record = await fetch_record(server.url, call_id)
+            outcome = (record or {}).get("outcome") or "no-record"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            caller_side += [turn.voice_to_voice_ms for turn in result.turns if turn.voice_to_voice_ms is not None]
+            for entry in (record or {}).get("turn_timings", []):
+                if entry.get("kind") != "reply":
+                    continue
+                total += 1
+                speculative += bool(entry.get("speculative"))
+                for stage in STAGES:
+                    if stage in entry:
+                        stages[stage].append(float(entry[stage]))
+            v2v = [round(t.voice_to_voice_ms) for t in result.turns if t.voice_to_voice_ms is not None]
+            print(f"  call {number:>2} {script.name:<15} {outcome:<16} caller-side v2v ms: {v2v}", flush=True)
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(server.url + "/metrics")).text
+    finally:
+        server.stop()
+    passes = [
+        line for line in metrics.splitlines() if 'component="stt_pass"' in line and ("_sum" in line or "_count" in line)
+    ]
+    print("\nPart 1: local providers (webrtcvad, faster-whisper base int8, Piper/espeak-ng), one call at a time")
+    print(f"  replies from: {engine_url or f'fixed-delay reply stand-in ({STANDIN_REPLY_SECONDS * 1000:.0f} ms)'}")
+    for stage in STAGES:
+        print(summary(f"server {stage}", stages[stage]))
+    print(summary("caller-side voice-to-voice", caller_side))
+    print(f"  turns answered from a partial transcript: {speculative}/{total}; outcomes: {outcomes}")
+    for line in passes:
+        print(f"  {line}")
+    return {"stages": stages, "caller_side": caller_side}
+
+
+# ---------------------------------------------------------------- part 2: overhead and capacity on stand-ins
+def capacity_script() -> tuple[CallerScript, dict[str, bytes]]:
+    script = CallerScript(
+        name="capacity",
+        language="en-US",
+        description="two lines, the AI hangs up after the second reply",
+        caller="+12025550199",
+        lines=tuple(ScriptLine(text) for text in CAPACITY_LINES),
+    )
+    return script, {text: pcm16k_to_mulaw8k(tone(text, 1.0)) for text in CAPACITY_LINES}
+
+
+async def _callers(ws_url: str, count: int, tag: str, stagger: float) -> list[list[float | None]]:
+    script, audio = capacity_script()
+
+    async def one(index: int) -> list[float | None]:
+        await asyncio.sleep(index * stagger)
+        parameters = {"call_id": f"{tag}-{index}", "language": "en-US", "carrier": "loopback"}
+        try:
+            result = await SimulatedCaller(script, audio, ws_url=ws_url, parameters=parameters).run()
+        except (OSError, TimeoutError) as error:  # refused or timed out: counted as a call with no answers
+            print(f"  call {tag}-{index} failed: {type(error).__name__}", flush=True)
+            return [None] * len(script.lines)
+        return [turn.voice_to_voice_ms for turn in result.turns] + [None] * (len(script.lines) - len(result.turns))
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def _client_process(ws_url: str, count: int, tag: str, stagger: float, queue: Any) -> None:
+    queue.put(asyncio.run(_callers(ws_url, count, tag, stagger)))
+
+
+def run_clients(ws_url: str, concurrency: int, tag: str, processes: int) -> list[list[float | None]]:
+    """Callers spread over a few processes, so the callers' own event loops are not what is measured."""
+    queue: Any = multiprocessing.get_context("fork").Queue()
+    per = [concurrency // processes + (1 if i < concurrency % processes else 0) for i in range(processes)]
+    workers = [
+        multiprocessing.get_context("fork").Process(
+            target=_client_process, args=(ws_url, n, f"{tag}-p{i}", 2.0 / max(1, n), queue)
+        )
+        for i, n in enumerate(per)
+        if n
+    ]
+    for worker in workers:
+        worker.start()
+    results: list[list[float | None]] = []
+    for _ in workers:
+        results += queue.get(timeout=600)
+    for worker in workers:
+        worker.join()
+    return results
+
+
+async def server_waits(url: str, call_ids: list[str]) -> dict[str, float]:
+    """Provider waits (stt + reply + tts_first_byte) per call turn, from the records."""
+    waits: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        for call_id in call_ids:
+            response = await client.get(f"{url}/api/v1/voice/calls/{call_id}")
+            if response.status_code != 200:
+                continue
+            replies = [entry for entry in response.json()["turn_timings"] if entry["kind"] == "reply"]
+            for index, entry in enumerate(replies):
+                waits[f"{call_id}#{index}"] = sum(entry.get(stage, 0.0) for stage in ("stt", "reply", "tts_first_byte"))
+    return waits
+
+
+class RssSampler:
+    """Peak RSS of the server while a load level runs (sampled in a thread)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.peak = server.rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, self.server.rss_mb())
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def measure_level(server: Server, level: int, processes: int, baseline: float) -> None:
+    tag = f"c{level}"
+    started = time.perf_counter()
+    with RssSampler(server) as rss:
+        results = run_clients(server.ws_url, level, tag, processes)
+    elapsed = time.perf_counter() - started
+    call_ids = [f"{tag}-p{p}-{i}" for p in range(processes) for i in range(level)]
+    waits = asyncio.run(server_waits(server.url, call_ids))
+    v2v = [value for turns in results for value in turns if value is not None]
+    asked = sum(len(turns) for turns in results)
+    mean_wait = statistics.mean(waits.values()) if waits else 0.0
+    overhead = [value - END_OF_TURN_MS - mean_wait for value in v2v]
+    per_call_kb = (rss.peak - baseline) * 1024 / level
+    print(
+        f"  {level:>4} concurrent calls: answered {len(v2v)}/{asked} turns in {elapsed:5.1f}s; "
+        f"caller-side v2v p50 {percentile(v2v, 50):6.0f} p95 {percentile(v2v, 95):6.0f} ms; "
+        f"overhead p50 {percentile(overhead, 50):6.1f} p95 {percentile(overhead, 95):6.1f} ms "
+        f"(provider waits mean {mean_wait:.1f} ms); memory/call {per_call_kb:4.0f} KB (peak RSS {rss.peak:.0f} MB)",
+        flush=True,
+    )
+
+
+def measure_churn(server: Server, churn: int, processes: int) -> None:
+    batch = min(100, churn)
+    rss: list[tuple[int, float]] = [(0, server.rss_mb())]
+    done = 0
+    while done < churn:
+        run_clients(server.ws_url, batch, f"churn{done}", processes)
+        done += batch
+        rss.append((done, server.rss_mb()))
+    first, last = rss[1][1], rss[-1][1]
+    per_call = (last - first) * 1024 / max(1, done - batch)
+    print(
+        f"  churn: {done} calls in batches of {batch}; "
+        f"RSS after the first batch {first:.1f} MB, after all {last:.1f} MB"
+    )
+    print(f"  growth {last - first:+.1f} MB = {per_call:.2f} KB/call; by calls done: " + ", ".join(
+        f"{n}:{mb:.0f}" for n, mb in rss))  # fmt: skip
+
+
+def capacity_run(levels: list[int], churn: int, processes: int) -> None:
+    server = Server("standin")
+    try:
+        server.wait_prepared(6 + 3)
+        baseline = server.rss_mb()
+        delays = f"stt {STANDIN_STT_SECONDS * 1000:.0f} ms, reply {STANDIN_REPLY_SECONDS * 1000:.0f} ms"
+        delays += f", tts {STANDIN_TTS_SECONDS * 1000:.0f} ms"
+        print(f"\nPart 2: fixed-delay stand-ins ({delays}), end of turn {END_OF_TURN_MS} ms")
+        print(f"  server RSS idle: {baseline:.1f} MB; callers in {processes} processes")
+        for level in levels:
+            measure_level(server, level, processes, baseline)
+        if churn:
+            measure_churn(server, churn, processes)
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    serve_parser = sub.add_parser("serve")
+    serve_parser.add_argument("--mode", choices=("local", "standin"), required=True)
+    serve_parser.add_argument("--port", type=int, required=True)
+    serve_parser.add_argument("--data-dir", required=True)
+    serve_parser.add_argument("--engine-url")
+    latency_parser = sub.add_parser("latency")
+    latency_parser.add_argument("--calls", type=int, default=20)
+    latency_parser.add_argument("--engine-url")
+    capacity_parser = sub.add_parser("capacity")
+    capacity_parser.add_argument("--concurrency", default="25,50,100,200")
+    capacity_parser.add_argument("--churn", type=int, default=1000)
+    capacity_parser.add_argument("--client-processes", type=int, default=2)
+    args = parser.parse_args()
+    if args.command == "serve":
+        serve(args.mode, args.port, args.data_dir, args.engine_url)
+        return
+    print(f"voice benchmark on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    if args.command in (None, "latency"):
+        asyncio.run(latency_run(getattr(args, "calls", 20), getattr(args, "engine_url", None)))
+    if args.command in (None, "capacity"):
+        levels = [int(level) for level in getattr(args, "concurrency", "25,50,100,200").split(",")]
+        capacity_run(levels, getattr(args, "churn", 1000), getattr(args, "client_processes", 2))
+    print(json.dumps({"load_average_end": os.getloadavg()[0]}))
+
+
+if __name__ == "__main__":
+    main()

