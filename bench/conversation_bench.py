@@ -33,6 +33,7 @@ from answer_ninja.calls.vocabulary import Intent, Language, Persona
 from answer_ninja.llm.fallback import ReplyPlanner
 from answer_ninja.llm.openai_chat import build_llm_generator
 from answer_ninja.platform.cache import Cache, MemoryCache, RedisCache
+from answer_ninja.platform.logging import configure_logging
 from answer_ninja.platform.settings import load_settings
 from answer_ninja.services.conversation_engine.flows import ConversationEngine
 from answer_ninja.services.conversation_engine.schemas import ManageRequest
@@ -251,27 +252,63 @@ async def bench_llm(runs: int, turns: int) -> None:
     from tests.harness.llm_server import LlmServer, find_smollm2_gguf
 
     server = LlmServer(find_smollm2_gguf(), log_path=Path(tempfile.mkdtemp(prefix="an-llm-")) / "server.log").start()
+    defaults = load_settings()
+    settings = load_settings(llm_base_url=server.base_url)
+    generator = build_llm_generator(settings)
+    assert generator is not None
+    # A breaker would hide the LLM after three timeouts; measure every call instead.
+    planner = ReplyPlanner(
+        generator,
+        timeout_seconds=defaults.llm_timeout_seconds,
+        prepare_timeout_seconds=defaults.llm_prepare_timeout_seconds,
+        breaker_failures=10**6,
+        breaker_reset_seconds=1,
+    )
     try:
-        production = load_settings().llm_timeout_seconds
-        for timeout in (production, 3.0):
-            settings = load_settings(llm_base_url=server.base_url, llm_timeout_seconds=timeout)
-            generator = build_llm_generator(settings)
-            assert generator is not None
-            # A breaker would hide the LLM after three timeouts; measure every call instead.
-            planner = ReplyPlanner(generator, timeout_seconds=timeout, breaker_failures=10**6, breaker_reset_seconds=1)
-            timings: list[float] = []
-            sources: Counter[str] = Counter()
-            for run in range(runs):
-                run_timings, run_sources = await run_turns(engine(MemoryCache(), planner), turns, f"llm{run}")
-                timings += run_timings
-                sources += run_sources
-            await generator.close()
-            total = sum(sources.values())
-            fallback = total - sources["llm"]
-            print(f"  timeout {timeout:>4} s: {percentiles(timings)}")
-            print(f"      replies: {dict(sources)}; fallback rate {fallback / total:.1%}")
+        await run_turns(engine(MemoryCache(), planner), 3, "llm-warm-up")
+        plain: list[float] = []
+        plain_sources: Counter[str] = Counter()
+        prepared: dict[str, list[float]] = {"dry run (prepare)": [], "real turn after it": []}
+        prepared_sources: dict[str, Counter[str]] = {name: Counter() for name in prepared}
+        for run in range(runs):
+            timings, sources = await run_turns(engine(MemoryCache(), planner), turns, f"llm{run}")
+            plain += timings
+            plain_sources += sources
+            await run_prepared_turns(engine(MemoryCache(), planner), turns, f"prep{run}", prepared, prepared_sources)
     finally:
+        await generator.close()
         server.stop()
+    print(f"  turn without preparation, timeout {defaults.llm_timeout_seconds} s: {percentiles(plain)}")
+    print(f"      {describe_sources(plain_sources)}")
+    for name, timings in prepared.items():
+        timeout = defaults.llm_prepare_timeout_seconds if name.startswith("dry") else defaults.llm_timeout_seconds
+        print(f"  {name}, timeout {timeout} s: {percentiles(timings)}")
+        print(f"      {describe_sources(prepared_sources[name])}")
+
+
+async def run_prepared_turns(
+    target: ConversationEngine,
+    turns: int,
+    prefix: str,
+    timings: dict[str, list[float]],
+    sources: dict[str, Counter[str]],
+) -> None:
+    """As the voice loop does: a dry run while the caller talks, then the real turn with the same text."""
+    for number in range(turns):
+        language, text = SCRIPT[number % len(SCRIPT)]
+        call = f"{prefix}-{number // 3}-{language}"
+        for name, dry_run in (("dry run (prepare)", True), ("real turn after it", False)):
+            request = ManageRequest(call_id=call, text=text, language=Language(language), dry_run=dry_run)
+            started = time.perf_counter()
+            response = await target.manage(request)
+            timings[name].append((time.perf_counter() - started) * 1000)
+            reason = response.fallback_reason.split(":")[0] if response.fallback_reason else response.reply_source
+            sources[name][reason] += 1
+
+
+def describe_sources(sources: Counter[str]) -> str:
+    total = sum(sources.values())
+    return f"replies: {dict(sources)}; fallback rate {(total - sources['llm']) / total:.1%}"
 
 
 def main() -> None:
@@ -281,6 +318,7 @@ def main() -> None:
     parser.add_argument("--llm-turns", type=int, default=30, help="LLM-path turns per run and timeout")
     parser.add_argument("--skip-llm", action="store_true")
     args = parser.parse_args()
+    configure_logging(level="WARNING", json=False)  # fallbacks log at INFO; keep the report readable
     bench_intents()
     asyncio.run(bench_templates(args.runs, args.turns))
     if not args.skip_llm:

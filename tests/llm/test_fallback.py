@@ -27,9 +27,11 @@ class Scripted:
 
     def __init__(self, text: str = "No thank you.", *, delay: float = 0.0, error: Exception | None = None) -> None:
         self.text, self.delay, self.error, self.calls = text, delay, error, 0
+        self.timeouts: list[float] = []
 
-    async def generate(self, context: ReplyContext) -> str:
+    async def generate(self, context: ReplyContext, *, timeout: float) -> str:
         self.calls += 1
+        self.timeouts.append(timeout)
         await asyncio.sleep(self.delay)
         if self.error is not None:
             raise self.error
@@ -76,6 +78,15 @@ async def test_a_fast_safe_llm_reply_is_used() -> None:
 async def test_every_failure_falls_back_to_the_template_and_says_why(generator: Scripted, reason: str) -> None:
     outcome = await planner(generator).reply(CONTEXT)
     assert (outcome.text, outcome.source, outcome.fallback_reason) == (CONTEXT.template_reply, "template", reason)
+
+
+async def test_preparing_a_reply_may_wait_longer_than_a_turn() -> None:
+    generator = Scripted(delay=0.1)
+    replies = planner(generator, prepare_timeout_seconds=1.0)
+    assert (await replies.reply(CONTEXT)).fallback_reason == "timeout"
+    prepared = await replies.reply(CONTEXT, preparing=True)
+    assert prepared.source == "llm"
+    assert generator.timeouts == [0.05, 1.0]
 
 
 async def test_closing_lines_are_always_templates() -> None:

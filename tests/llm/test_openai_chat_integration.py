@@ -38,7 +38,7 @@ async def test_the_server_answers_a_chat_completion_with_text(llm_server: LlmSer
     generator = generator_for(llm_server.base_url, timeout=20)
     try:
         await generator.probe(5)
-        text = await generator.generate(CONTEXT)
+        text = await generator.generate(CONTEXT, timeout=20)
     finally:
         await generator.close()
     assert isinstance(text, str)

@@ -28,7 +28,7 @@ class ReplyGenerator(Protocol):
 
     name: str
 
-    async def generate(self, context: ReplyContext) -> str: ...
+    async def generate(self, context: ReplyContext, *, timeout: float) -> str: ...
 
     async def probe(self, timeout: float) -> None:
         """Raise when the generator cannot answer (used by /ready as a soft check)."""

@@ -46,6 +46,7 @@ class ReplyPlanner:
         generator: ReplyGenerator | None,
         *,
         timeout_seconds: float,
+        prepare_timeout_seconds: float | None = None,
         breaker_failures: int,
         breaker_reset_seconds: float,
         templates_only: bool = False,
@@ -53,6 +54,7 @@ class ReplyPlanner:
     ) -> None:
         self.generator = generator
         self.timeout_seconds = timeout_seconds
+        self.prepare_timeout_seconds = prepare_timeout_seconds or timeout_seconds
         self.templates_only = templates_only
         self.breaker_state = "closed"
         self._on_breaker_change = on_breaker_change
@@ -73,17 +75,19 @@ class ReplyPlanner:
         if self._on_breaker_change is not None:
             self._on_breaker_change(self.breaker_state)
 
-    async def reply(self, context: ReplyContext) -> ReplyOutcome:
+    async def reply(self, context: ReplyContext, *, preparing: bool = False) -> ReplyOutcome:
+        """The reply for ``context``; ``preparing`` (a dry run while the caller talks) allows the longer timeout."""
         if self.generator is None or self.templates_only:
             return ReplyOutcome(context.template_reply, "template")
         if context.stage in TEMPLATE_ONLY_STAGES:
             return ReplyOutcome(context.template_reply, "template")
+        timeout = self.prepare_timeout_seconds if preparing else self.timeout_seconds
         started = time.perf_counter()
         try:
             breaker = await self._breakers.get_breaker(CIRCUIT_NAME)
             async with breaker:
-                async with asyncio.timeout(self.timeout_seconds):
-                    raw = await self.generator.generate(context)
+                async with asyncio.timeout(timeout):
+                    raw = await self.generator.generate(context, timeout=timeout)
                 # An unsafe reply is the model's fault like an error is, so it counts against the breaker too.
                 text = checked_reply(raw, context.language)
         except OpenedState:

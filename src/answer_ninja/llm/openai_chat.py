@@ -8,6 +8,7 @@ from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 from answer_ninja.llm.base import ReplyContext
 from answer_ninja.llm.prompt import build_messages
+from answer_ninja.llm.safety import SENTENCE_END
 from answer_ninja.platform.settings import Settings
 
 # The API version the Azure client speaks; chat completions are stable in it.
@@ -26,27 +27,35 @@ class OpenAIChatGenerator:
         client: AsyncOpenAI,
         *,
         model: str,
-        timeout_seconds: float,
         max_tokens: int,
         temperature: float = 0.7,
     ) -> None:
         self.client = client
         self.model = model
-        self.timeout_seconds = timeout_seconds
         self.max_tokens = max_tokens
         self.temperature = temperature
 
-    async def generate(self, context: ReplyContext) -> str:
-        completion = await self.client.chat.completions.create(
+    async def generate(self, context: ReplyContext, *, timeout: float) -> str:
+        """Streamed, and cut at the first sentence: only one sentence is spoken, so the rest is not waited for,
+        and closing the stream tells the server to stop generating."""
+        stream = await self.client.chat.completions.create(
             model=self.model,
-            messages=build_messages(context),  # type: ignore[arg-type]  # plain dicts are the SDK's wire shape
+            messages=build_messages(context),
             max_tokens=self.max_tokens,
             temperature=self.temperature,
-            timeout=self.timeout_seconds,
+            timeout=timeout,
+            stream=True,
         )
-        if not completion.choices:
-            return ""
-        return completion.choices[0].message.content or ""
+        text = ""
+        try:
+            async for chunk in stream:
+                if chunk.choices:
+                    text += chunk.choices[0].delta.content or ""
+                    if SENTENCE_END.search(text.lstrip(' "“')):
+                        break
+        finally:
+            await stream.close()
+        return text
 
     async def probe(self, timeout: float) -> None:
         async with asyncio.timeout(timeout):
@@ -58,7 +67,7 @@ class OpenAIChatGenerator:
 
 def build_llm_generator(settings: Settings) -> OpenAIChatGenerator | None:
     """The configured LLM: Azure OpenAI when its three settings are set, else LLM_BASE_URL; None = templates only."""
-    timeout = settings.llm_timeout_seconds
+    timeout = max(settings.llm_timeout_seconds, settings.llm_prepare_timeout_seconds)
     if settings.azure_openai_configured:
         assert settings.azure_openai_api_key is not None
         assert settings.azure_openai_deployment is not None
@@ -77,6 +86,4 @@ def build_llm_generator(settings: Settings) -> OpenAIChatGenerator | None:
         model = settings.llm_model
     else:
         return None
-    return OpenAIChatGenerator(
-        client, model=model, timeout_seconds=settings.llm_timeout_seconds, max_tokens=settings.llm_max_tokens
-    )
+    return OpenAIChatGenerator(client, model=model, max_tokens=settings.llm_max_tokens)

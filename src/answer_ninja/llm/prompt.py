@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from openai.types.chat import ChatCompletionMessageParam
 
 from answer_ninja.calls.vocabulary import Language, Persona, Stage
 from answer_ninja.llm.base import ReplyContext
@@ -40,16 +40,20 @@ LENGTH_RULE: dict[Language, str] = {
 }
 
 
-def build_messages(context: ReplyContext) -> list[dict[str, Any]]:
+def build_messages(context: ReplyContext) -> list[ChatCompletionMessageParam]:
     """System rules, the recent turns, then the caller's latest words."""
+    # What never changes comes first: servers cache the processed prompt prefix (llama.cpp does), so the
+    # rules are read once and each turn only pays for the lines after them.
     system = (
-        f"You answer phone calls for a busy person. The caller's intent: {context.intent.value}. "
-        f"Your style: {PERSONA_STYLE[context.persona]}. Your goal now: {STAGE_GOAL[context.stage]}. "
-        f"{SAFETY_RULES} {LENGTH_RULE[context.language]} "
-        f'A fitting reply would be: "{context.template_reply}"'
+        f"You answer phone calls for a busy person. {SAFETY_RULES} {LENGTH_RULE[context.language]} "
+        f"The caller's intent: {context.intent.value}. Your style: {PERSONA_STYLE[context.persona]}. "
+        f'Your goal now: {STAGE_GOAL[context.stage]}. A fitting reply would be: "{context.template_reply}"'
     )
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
     for role, text in context.history[-HISTORY_TURNS:]:
-        messages.append({"role": "user" if role == "caller" else "assistant", "content": text})
+        if role == "caller":
+            messages.append({"role": "user", "content": text})
+        else:
+            messages.append({"role": "assistant", "content": text})
     messages.append({"role": "user", "content": context.caller_text})
     return messages

@@ -27,8 +27,12 @@ class UnsafeReplyError(ValueError):
     """The model's reply cannot be spoken; the reason names the rule it broke."""
 
 
+# Where a spoken sentence ends: Chinese or English end punctuation (a full stop only before a space or the end).
+SENTENCE_END = re.compile(r"[。！？!?]|\.(\s|$)")
+
+
 def first_sentence(text: str) -> str:
-    match = re.search(r"[。！？!?]|\.(\s|$)", text)
+    match = SENTENCE_END.search(text)
     return text[: match.end()].strip() if match else text.strip()
 
 

@@ -74,8 +74,10 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_model: str = "smollm2"
     # Intent + reply get 200 ms of a turn; the LLM must answer inside that or the template is used.
-    llm_timeout_seconds: float = Field(default=0.18, gt=0, le=30)
-    llm_max_tokens: int = Field(default=40, ge=1, le=512)
+    llm_timeout_seconds: float = Field(default=0.15, gt=0, le=30)
+    # A dry run prepares the reply while the caller is still talking, so it may wait longer for the LLM.
+    llm_prepare_timeout_seconds: float = Field(default=1.5, gt=0, le=30)
+    llm_max_tokens: int = Field(default=32, ge=1, le=512, description="a spoken reply is under 20-30 tokens")
     llm_breaker_failures: int = Field(default=3, ge=1, le=100, description="failures in a row that open the breaker")
     llm_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600, description="open time before a retry")
 

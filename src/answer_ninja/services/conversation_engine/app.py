@@ -77,6 +77,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     planner = ReplyPlanner(
         generator,
         timeout_seconds=settings.llm_timeout_seconds,
+        prepare_timeout_seconds=settings.llm_prepare_timeout_seconds,
         breaker_failures=settings.llm_breaker_failures,
         breaker_reset_seconds=settings.llm_breaker_reset_seconds,
         templates_only=settings.degraded_mode,

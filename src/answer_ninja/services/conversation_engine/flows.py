@@ -89,7 +89,7 @@ class ConversationEngine:
             seed=f"{request.call_id}:{new_state.turn}",
         )
         key = prepared_key(request.call_id, new_state.turn, request.text, new_state.persona, new_state.language)
-        reply = await self._reply(record, new_state, request.text, choice.text, key)
+        reply = await self._reply(record, new_state, request, choice.text, key)
         if request.dry_run:
             if self.planner.uses_llm:  # templates are deterministic; only an LLM reply needs keeping
                 await self.store.save_prepared(key, reply.__dict__)
@@ -114,7 +114,7 @@ class ConversationEngine:
         )
 
     async def _reply(
-        self, record: dict[str, Any], state: DialogueState, text: str, template: str, key: str
+        self, record: dict[str, Any], state: DialogueState, request: ManageRequest, template: str, key: str
     ) -> ReplyOutcome:
         """The reply a dry run prepared for exactly this turn, else a new one (LLM or template)."""
         prepared = await self.store.load_prepared(key) if self.planner.uses_llm else None
@@ -128,11 +128,11 @@ class ConversationEngine:
             persona=state.persona,
             intent=state.intent,
             stage=state.stage,
-            caller_text=text,
+            caller_text=request.text,
             template_reply=template,
             history=history,
         )
-        return await self.planner.reply(context)
+        return await self.planner.reply(context, preparing=request.dry_run)
 
     async def _save_turn(
         self,
