@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +15,7 @@ from typing import Any
 from answer_ninja.ops.drills import DrillResult, Hook, run_drill
 from answer_ninja.ops.platforms.local import LocalPlatform
 from answer_ninja.platform.settings import load_settings
-from tests.harness.servers import PostgresServer, _pg_bin, free_port, wait_for_port
+from tests.harness.servers import PostgresServer, _pg_bin, free_port
 from tests.harness.stack import LocalStack
 
 # Probe every 0.5 s, 3 failures to confirm: detection in ~1.5 s, as the MTTD goal (< 10 s) needs.
@@ -111,31 +109,6 @@ def pg_ctl_command(server: PostgresServer, action: str) -> str:
     if server.as_root:
         argv = ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(argv)]
     return shlex.join(argv)
-
-
-class OwnRedis:
-    """A Redis only this drill uses (stopping the session one would hurt other tests)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed"
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 def hook(function: Any) -> Hook:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.harness.servers import PostgresServer
+from tests.harness.servers import PostgresServer, RedisServer
 from tests.ops.drill_support import (
-    OwnRedis,
     ProviderStandIn,
     SlackRecorder,
     audit,
@@ -141,33 +142,31 @@ def test_postgres_down_is_mode_c_degrades_escalates_then_resolves(
         assert "DEGRADED_MODE" not in config  # left degraded mode once PostgreSQL was back
 
 
-def test_redis_down_is_mode_c(tmp_path: Path) -> None:
-    redis = OwnRedis()
-    redis.start()
-    try:
-        with drill_stack(tmp_path, {"REDIS_URL": redis.url}) as stack:
-            result = drill(stack, "redis-down", stop=hook(redis.stop), start=hook(redis.start))
-            assert result.mode == "C"
-            assert result.incident is not None
-            assert result.incident["diagnosis"]["dependencies_down"] == ["redis"]
-            assert result.escalated
-            assert result.passed
-            _untouched(stack, "conversation-engine")
-    finally:
-        redis.stop()
+@pytest.fixture(params=["redis-down", "llm-down"])
+def switchable_dependency(request: pytest.FixtureRequest) -> Iterator[tuple[str, str, dict[str, str], Any]]:
+    """(fault, dependency name, stack env, the server) for a dependency this test alone may stop and start."""
+    server: Any
+    if request.param == "redis-down":
+        # Its own Redis: stopping the session one would hurt other tests.
+        server = RedisServer()
+        server.start()
+        yield request.param, "redis", {"REDIS_URL": server.url}, server
+    else:
+        server = ProviderStandIn()
+        server.start()
+        yield request.param, "llm", {"LLM_BASE_URL": server.base_url}, server
+    server.stop()
 
 
-def test_llm_provider_down_is_mode_c_without_restarting_the_engine(tmp_path: Path) -> None:
-    provider = ProviderStandIn()
-    provider.start()
-    try:
-        with drill_stack(tmp_path, {"LLM_BASE_URL": provider.base_url}) as stack:
-            result = drill(stack, "llm-down", stop=hook(provider.stop), start=hook(provider.start))
-            assert result.mode == "C"
-            assert result.incident is not None
-            assert result.incident["diagnosis"]["dependencies_down"] == ["llm"]
-            assert result.escalated
-            assert result.passed
-            _untouched(stack, "conversation-engine")
-    finally:
-        provider.stop()
+def test_redis_or_llm_down_is_mode_c_and_restarts_no_healthy_service(
+    tmp_path: Path, switchable_dependency: tuple[str, str, dict[str, str], Any]
+) -> None:
+    fault, name, env, server = switchable_dependency
+    with drill_stack(tmp_path, env) as stack:
+        result = drill(stack, fault, stop=hook(server.stop), start=hook(server.start))
+        assert result.mode == "C"
+        assert result.incident is not None
+        assert result.incident["diagnosis"]["dependencies_down"] == [name]
+        assert result.escalated
+        assert result.passed
+        _untouched(stack, "conversation-engine")

@@ -88,6 +88,8 @@ class Responder:
         self.last_dependencies: list[DependencyProbe] = []
         self._handler: asyncio.Task[None] | None = None
         self._alerts: list[AlertSignal] = []
+        self._started = time.monotonic()
+        self._seen_healthy: set[str] = set()
 
     async def close(self) -> None:
         if self._handler is not None:
@@ -144,8 +146,19 @@ class Responder:
         probes, dependencies = await self.observe()
         now = time.monotonic()
         self.last_probes, self.last_dependencies = probes, dependencies
-        self.down_now = [name for name, probe in probes.items() if self.flaps.record(name, probe.ok, now)]
-        self.deps_down_now = [d.name for d in dependencies if self.flaps.record("dependency:" + d.name, d.ok, now)]
+        results = {name: probe.ok for name, probe in probes.items()}
+        results.update({"dependency:" + d.name: d.ok for d in dependencies})
+        self._seen_healthy.update(name for name, ok in results.items() if ok)
+        grace_over = now - self._started >= STARTUP_GRACE_SECONDS * 12
+        # Something never seen healthy is still starting (like the rest of `answer-ninja up`), not down; after the
+        # grace it counts anyway, so a service that never comes up is still an incident.
+        down = {
+            name
+            for name, ok in results.items()
+            if self.flaps.record(name, ok or not (grace_over or name in self._seen_healthy), now)
+        }
+        self.down_now = [name for name in probes if name in down]
+        self.deps_down_now = [d.name for d in dependencies if "dependency:" + d.name in down]
         alerts, self._alerts = self._alerts, []
         open_incident = self.store.open_incident()
         if open_incident is not None and (self._handler is None or self._handler.done()):
@@ -441,13 +454,13 @@ class Responder:
                         ),
                     )
                 report = await verify(self.platform, self.settings, await self.watched())
-                self._event(
-                    incident,
-                    "verified" if report.ok else "verification_failed",
-                    "; ".join(
-                        f"{'✅' if c.ok else ('⏭' if c.skipped else '❌')} {c.name}: {c.detail}" for c in report.checks
-                    ),
+                summary = "; ".join(
+                    f"{'✅' if c.ok else ('⏭' if c.skipped else '❌')} {c.name}: {c.detail}" for c in report.checks
                 )
+                last = next((e for e in reversed(incident.timeline) if e.kind == "verification_failed"), None)
+                # A verification that keeps failing the same way is one timeline line, not one per probe interval.
+                if report.ok or last is None or last.message != summary:
+                    self._event(incident, "verified" if report.ok else "verification_failed", summary)
                 if report.ok:
                     incident.resolved_at = utc_now()
                     incident.status = IncidentStatus.RESOLVED

@@ -57,6 +57,11 @@ def create_control_app(supervisor: Supervisor) -> FastAPI:
         except KeyError as error:
             raise HTTPException(status_code=404, detail=str(error)) from None
 
+    def service_or_404(name: str) -> None:
+        """Deployments are per service (not per backup or replica instance)."""
+        if name not in supervisor.processes:
+            raise HTTPException(status_code=404, detail=f"unknown service {name!r}")
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "service": "supervisor", "version": __version__}
@@ -123,13 +128,13 @@ def create_control_app(supervisor: Supervisor) -> FastAPI:
 
     @app.post("/services/{name}/revisions")
     async def deploy(name: str, request: DeployRequest) -> dict[str, Any]:
-        process_or_404(name)
+        service_or_404(name)
         record = await supervisor.deploy(name, env=request.env, argv=request.argv, cause=request.change_cause)
         return vars(record)
 
     @app.post("/services/{name}/rollback")
     async def rollback(name: str, request: RollbackRequest) -> dict[str, Any]:
-        process_or_404(name)
+        service_or_404(name)
         try:
             record = await supervisor.rollback(name, to=request.to)
         except KeyError as error:
@@ -138,15 +143,13 @@ def create_control_app(supervisor: Supervisor) -> FastAPI:
 
     @app.post("/services/{name}/scale")
     async def scale(name: str, request: ScaleRequest) -> dict[str, Any]:
-        if name not in supervisor.processes:
-            raise HTTPException(status_code=404, detail=f"unknown service {name!r}")
+        service_or_404(name)
         await supervisor.scale(name, request.replicas)
         return {"name": name, "replicas": request.replicas}
 
     @app.put("/services/{name}/limits")
     async def limits(name: str, request: LimitsRequest) -> dict[str, Any]:
-        if name not in supervisor.processes:
-            raise HTTPException(status_code=404, detail=f"unknown service {name!r}")
+        service_or_404(name)
         await supervisor.set_memory_limit(name, request.memory_mb)
         return {"name": name, "memory_mb": request.memory_mb}
 
@@ -156,8 +159,7 @@ def create_control_app(supervisor: Supervisor) -> FastAPI:
 
     @app.put("/routes/{name}")
     async def switch_route(name: str, request: RouteRequest) -> dict[str, str]:
-        if name not in supervisor.processes:
-            raise HTTPException(status_code=404, detail=f"unknown service {name!r}")
+        service_or_404(name)
         try:
             address = supervisor.switch_traffic(name, request.target)
         except KeyError as error:
