@@ -99,6 +99,27 @@ def serve(mode: str, port: int, data_dir: str, engine_url: str | None) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=1 << 20)
 
 
+class Engine:
+    """A real conversation-engine process (``answer-ninja serve``) on a free port, on its own SQLite file."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        data_dir = tempfile.mkdtemp(prefix="voice-bench-engine-")
+        env = {**os.environ, "DATA_DIR": data_dir, "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/engine.db",
+               "CONVERSATION_ENGINE_URL": f"http://127.0.0.1:{self.port}", "LOG_LEVEL": "WARNING"}  # fmt: skip
+        env.pop("REDIS_URL", None)
+        cli = [sys.executable, "-m", "answer_ninja"]
+        subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+        with Path(data_dir, "engine.log").open("wb") as log:
+            self.process = subprocess.Popen([*cli, "serve", "conversation-engine"], env=env, stdout=log, stderr=log)
+        wait_for_port(self.port, timeout=120)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
 class Server:
     def __init__(self, mode: str, engine_url: str | None = None) -> None:
         self.port = free_port()
@@ -111,13 +132,21 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/media/twilio"
 
-    def wait_prepared(self, lines: int, timeout: float = 180) -> None:
+    def wait_prepared(self, timeout: float = 600) -> int:
+        """Until every template reply is synthesised (that work would otherwise compete with the calls)."""
         deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/api/v1/voice/status").json()["prepared_lines"] >= lines:
-                    return
+                status = httpx.get(self.url + "/api/v1/voice/status").json()
+                if status["presynthesis_done"]:
+                    break
             time.sleep(0.5)
+        return int(status.get("prepared_lines", 0))
+
+    def cpu_seconds(self) -> float:
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
 
     def rss_mb(self) -> float:
         return psutil.Process(self.process.pid).memory_info().rss / 2**20
@@ -157,6 +186,7 @@ def summary(name: str, values: list[float]) -> str:
 
 # ---------------------------------------------------------------- part 1: latency with the local providers
 async def latency_run(calls: int, engine_url: str | None) -> dict[str, Any]:
+    """``engine_url``: None = start a conversation-engine, "" = the reply stand-in, else that engine."""
     from answer_ninja.speech.local_tts import EspeakTextToSpeech, LanguageRoutedTextToSpeech, PiperTextToSpeech
 
     caller_tts = LanguageRoutedTextToSpeech([PiperTextToSpeech(), EspeakTextToSpeech()])
@@ -166,9 +196,10 @@ async def latency_run(calls: int, engine_url: str | None) -> dict[str, Any]:
     for script in scripts:
         if script.name not in audio:
             audio[script.name] = await synthesize_script(script, caller_tts)
-    server = Server("local", engine_url)
+    engine = Engine() if engine_url is None else None
+    server = Server("local", engine.url if engine else engine_url or None)
     try:
-        server.wait_prepared(6 + 6)  # our own lines and the stand-in's replies, both languages
+        prepared = server.wait_prepared()
         stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
         caller_side: list[float] = []
         speculative = total = 0
@@ -196,11 +227,15 @@ async def latency_run(calls: int, engine_url: str | None) -> dict[str, Any]:
             metrics = (await client.get(server.url + "/metrics")).text
     finally:
         server.stop()
+        if engine is not None:
+            engine.stop()
+    engine_url = engine.url + " (conversation-engine, started here)" if engine else engine_url
     passes = [
         line for line in metrics.splitlines() if 'component="stt_pass"' in line and ("_sum" in line or "_count" in line)
     ]
     print("\nPart 1: local providers (webrtcvad, faster-whisper base int8, Piper/espeak-ng), one call at a time")
     print(f"  replies from: {engine_url or f'fixed-delay reply stand-in ({STANDIN_REPLY_SECONDS * 1000:.0f} ms)'}")
+    print(f"  reply lines synthesised before the first call: {prepared}")
     for stage in STAGES:
         print(summary(f"server {stage}", stages[stage]))
     print(summary("caller-side voice-to-voice", caller_side))
@@ -301,10 +336,11 @@ class RssSampler:
 
 def measure_level(server: Server, level: int, processes: int, baseline: float) -> None:
     tag = f"c{level}"
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), server.cpu_seconds()
     with RssSampler(server) as rss:
         results = run_clients(server.ws_url, level, tag, processes)
     elapsed = time.perf_counter() - started
+    cpu = server.cpu_seconds() - cpu_before
     call_ids = [f"{tag}-p{p}-{i}" for p in range(processes) for i in range(level)]
     waits = asyncio.run(server_waits(server.url, call_ids))
     v2v = [value for turns in results for value in turns if value is not None]
@@ -317,6 +353,14 @@ def measure_level(server: Server, level: int, processes: int, baseline: float) -
         f"caller-side v2v p50 {percentile(v2v, 50):6.0f} p95 {percentile(v2v, 95):6.0f} ms; "
         f"overhead p50 {percentile(overhead, 50):6.1f} p95 {percentile(overhead, 95):6.1f} ms "
         f"(provider waits mean {mean_wait:.1f} ms); memory/call {per_call_kb:4.0f} KB (peak RSS {rss.peak:.0f} MB)",
+        flush=True,
+    )
+    # Load-independent: the server's own CPU per call-second of audio (each call streams for about `elapsed`).
+    call_seconds = level * max(1.0, elapsed - 2.0)
+    print(
+        f"        server CPU {cpu:5.1f} s over ~{call_seconds:.0f} call-seconds = "
+        f"{cpu / call_seconds * 100:4.1f}% of a core per live call "
+        f"-> one free core carries ~{call_seconds / max(cpu, 1e-6):.0f} calls",
         flush=True,
     )
 
@@ -342,7 +386,7 @@ def measure_churn(server: Server, churn: int, processes: int) -> None:
 def capacity_run(levels: list[int], churn: int, processes: int) -> None:
     server = Server("standin")
     try:
-        server.wait_prepared(6 + 3)
+        server.wait_prepared()
         baseline = server.rss_mb()
         delays = f"stt {STANDIN_STT_SECONDS * 1000:.0f} ms, reply {STANDIN_REPLY_SECONDS * 1000:.0f} ms"
         delays += f", tts {STANDIN_TTS_SECONDS * 1000:.0f} ms"
@@ -366,7 +410,8 @@ def main() -> None:
     serve_parser.add_argument("--engine-url")
     latency_parser = sub.add_parser("latency")
     latency_parser.add_argument("--calls", type=int, default=20)
-    latency_parser.add_argument("--engine-url")
+    latency_parser.add_argument("--engine-url", help="a running conversation-engine (default: start one)")
+    latency_parser.add_argument("--standin-replies", action="store_true", help="fixed-delay replies instead")
     capacity_parser = sub.add_parser("capacity")
     capacity_parser.add_argument("--concurrency", default="25,50,100,200")
     capacity_parser.add_argument("--churn", type=int, default=1000)
@@ -377,7 +422,8 @@ def main() -> None:
         return
     print(f"voice benchmark on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     if args.command in (None, "latency"):
-        asyncio.run(latency_run(getattr(args, "calls", 20), getattr(args, "engine_url", None)))
+        engine_url = "" if getattr(args, "standin_replies", False) else getattr(args, "engine_url", None)
+        asyncio.run(latency_run(getattr(args, "calls", 20), engine_url))
     if args.command in (None, "capacity"):
         levels = [int(level) for level in getattr(args, "concurrency", "25,50,100,200").split(",")]
         capacity_run(levels, getattr(args, "churn", 1000), getattr(args, "client_processes", 2))

@@ -12,9 +12,9 @@ import base64
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from answer_ninja.telephony.twilio_media import ProtocolError
+from answer_ninja.telephony.twilio_media import validate_message
 
 
 class _Message(BaseModel):
@@ -58,12 +58,7 @@ _ADAPTER: TypeAdapter[AcsMessage] = TypeAdapter(AcsMessage)
 
 
 def parse(text: str | bytes) -> AcsMessage:
-    try:
-        return _ADAPTER.validate_json(text)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "kind"
-        raise ProtocolError(f"invalid ACS media message: {field}: {first['msg']}") from None
+    return validate_message(_ADAPTER, text, "ACS media")
 
 
 def audio_message(pcm16k: bytes) -> str:

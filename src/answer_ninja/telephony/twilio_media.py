@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -90,6 +90,7 @@ class Clear(_Message):
 
 TwilioMessage = Annotated[Connected | Start | Media | Dtmf | Mark | Stop | Clear, Field(discriminator="event")]
 _ADAPTER: TypeAdapter[TwilioMessage] = TypeAdapter(TwilioMessage)
+T = TypeVar("T")
 
 
 class ProtocolError(ValueError):
@@ -111,13 +112,18 @@ def media_payload(text: str | bytes) -> bytes | None:
     return None
 
 
-def parse(text: str | bytes) -> TwilioMessage:
+def validate_message(adapter: TypeAdapter[T], text: str | bytes, protocol: str) -> T:
+    """Validate one JSON message; a bad one raises ProtocolError naming the first bad field."""
     try:
-        return _ADAPTER.validate_json(text)
+        return adapter.validate_json(text)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "event"
-        raise ProtocolError(f"invalid Twilio media message: {field}: {first['msg']}") from None
+        field = ".".join(str(part) for part in first["loc"]) or "message"
+        raise ProtocolError(f"invalid {protocol} message: {field}: {first['msg']}") from None
+
+
+def parse(text: str | bytes) -> TwilioMessage:
+    return validate_message(_ADAPTER, text, "Twilio media")
 
 
 def _dump(message: dict[str, Any]) -> str:

@@ -74,6 +74,7 @@ def make_configure(
             return {
                 "active_calls": len(runtime.sessions),
                 "prepared_lines": len(runtime.prepared),
+                "presynthesis_done": runtime.presynthesis_done,
                 "stt": runtime.providers.stt.name,
                 "tts": runtime.providers.tts.name,
             }

@@ -111,85 +111,98 @@ def _call_request(params: Mapping[str, str], *, carrier: str, carrier_call_id: s
     )
 
 
-async def twilio_stream(websocket: WebSocket, runtime: VoiceRuntime) -> None:
-    await websocket.accept()
-    session: CallSession | None = None
-    inbound = MulawInbound()
-    reframer = Reframer()
-    try:
-        while True:
-            text = await websocket.receive_text()
-            audio = twilio_media.media_payload(text)
-            if audio is not None:
-                if session is not None:
-                    for frame in reframer.push(inbound.decode(audio)):
-                        await session.on_audio(frame)
-                    if session.outcome is not None:
-                        break
-                continue
-            message = twilio_media.parse(text)
-            if isinstance(message, twilio_media.Start) and session is None:
-                start = message.start
-                params = start.custom_parameters
-                carrier = params.get("carrier") or "twilio"  # the loopback carrier speaks Twilio's protocol
-                request = _call_request(params, carrier=carrier, carrier_call_id=start.call_sid)
-                session = runtime.open(request, TwilioOutput(websocket, message.stream_sid))
-                await session.start()
-            elif isinstance(message, twilio_media.Media) and session is not None:
-                for frame in reframer.push(inbound.decode(message.media.audio())):
-                    await session.on_audio(frame)
-            elif isinstance(message, twilio_media.Mark) and session is not None:
-                session.on_mark(message.mark.name)
-            elif isinstance(message, twilio_media.Dtmf) and session is not None:
-                await session.on_dtmf(message.dtmf.digit)
-            elif isinstance(message, twilio_media.Stop):
-                break
-            if session is not None and session.outcome is not None:
-                break
-    except ProtocolError as error:
-        log.warning("twilio_protocol_error", error=str(error))
-        with contextlib.suppress(Exception):
-            await websocket.close(code=POLICY_VIOLATION, reason=str(error)[:120])
-    except (WebSocketDisconnect, RuntimeError):
-        pass  # the carrier went away: the call is over
-    finally:
-        if session is not None:
-            await runtime.release(session)
-        if websocket.client_state == WebSocketState.CONNECTED:
+class _MediaStream:
+    """One carrier connection: the receive loop, protocol errors and the record are the same for every carrier."""
+
+    carrier = "media"
+
+    def __init__(self, websocket: WebSocket, runtime: VoiceRuntime) -> None:
+        self.websocket = websocket
+        self.runtime = runtime
+        self.session: CallSession | None = None
+        self.reframer = Reframer()
+
+    async def handle(self, text: str) -> bool:
+        """Act on one message; True when the stream is over."""
+        raise NotImplementedError
+
+    async def feed(self, pcm16k: bytes) -> None:
+        if self.session is not None:
+            for frame in self.reframer.push(pcm16k):
+                await self.session.on_audio(frame)
+
+    async def serve(self) -> None:
+        await self.websocket.accept()
+        try:
+            while not await self.handle(await self.websocket.receive_text()):
+                if self.session is not None and self.session.outcome is not None:
+                    break
+        except ProtocolError as error:
+            log.warning("media_protocol_error", carrier=self.carrier, error=str(error))
             with contextlib.suppress(Exception):
-                await websocket.close()
+                await self.websocket.close(code=POLICY_VIOLATION, reason=str(error)[:120])
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the carrier went away: the call is over
+        finally:
+            if self.session is not None:
+                await self.runtime.release(self.session)
+            if self.websocket.client_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await self.websocket.close()
+
+
+class TwilioStream(_MediaStream):
+    carrier = "twilio"
+
+    def __init__(self, websocket: WebSocket, runtime: VoiceRuntime) -> None:
+        super().__init__(websocket, runtime)
+        self.inbound = MulawInbound()
+
+    async def handle(self, text: str) -> bool:
+        audio = twilio_media.media_payload(text)  # 50 a second: the fast path
+        if audio is not None:
+            await self.feed(self.inbound.decode(audio))
+            return False
+        message = twilio_media.parse(text)
+        if isinstance(message, twilio_media.Start) and self.session is None:
+            params = message.start.custom_parameters
+            carrier = params.get("carrier") or "twilio"  # the loopback carrier speaks Twilio's protocol
+            request = _call_request(params, carrier=carrier, carrier_call_id=message.start.call_sid)
+            self.session = self.runtime.open(request, TwilioOutput(self.websocket, message.stream_sid))
+            await self.session.start()
+        elif isinstance(message, twilio_media.Media):
+            await self.feed(self.inbound.decode(message.media.audio()))
+        elif isinstance(message, twilio_media.Mark) and self.session is not None:
+            self.session.on_mark(message.mark.name)
+        elif isinstance(message, twilio_media.Dtmf) and self.session is not None:
+            await self.session.on_dtmf(message.dtmf.digit)
+        return isinstance(message, twilio_media.Stop)
+
+
+class AcsStream(_MediaStream):
+    """ACS connects to the transport URL phone-gateway gave it; our call id rides in its query string."""
+
+    carrier = "acs"
+
+    async def handle(self, text: str) -> bool:
+        message = acs_media.parse(text)
+        if isinstance(message, acs_media.AudioMetadata) and self.session is None:
+            metadata = message.audio_metadata
+            if metadata.sample_rate != 16000 or metadata.encoding != "PCM":
+                raise ProtocolError("audioMetadata: only PCM 16 kHz mono is supported")
+            query = self.websocket.query_params
+            call_id = query.get("server_call_id") or metadata.subscription_id
+            request = _call_request(query, carrier="acs", carrier_call_id=call_id)
+            self.session = self.runtime.open(request, AcsOutput(self.websocket))
+            await self.session.start()
+        elif isinstance(message, acs_media.AudioData):
+            await self.feed(message.audio_data.audio())
+        return False
+
+
+async def twilio_stream(websocket: WebSocket, runtime: VoiceRuntime) -> None:
+    await TwilioStream(websocket, runtime).serve()
 
 
 async def acs_stream(websocket: WebSocket, runtime: VoiceRuntime) -> None:
-    """ACS connects to the transport URL phone-gateway gave it; our call id rides in its query string."""
-    await websocket.accept()
-    query = websocket.query_params
-    session: CallSession | None = None
-    reframer = Reframer()
-    try:
-        while True:
-            message = acs_media.parse(await websocket.receive_text())
-            if isinstance(message, acs_media.AudioMetadata) and session is None:
-                if message.audio_metadata.sample_rate != 16000 or message.audio_metadata.encoding != "PCM":
-                    raise ProtocolError("audioMetadata: only PCM 16 kHz mono is supported")
-                call_id = query.get("server_call_id") or message.audio_metadata.subscription_id
-                request = _call_request(query, carrier="acs", carrier_call_id=call_id)
-                session = runtime.open(request, AcsOutput(websocket))
-                await session.start()
-            elif isinstance(message, acs_media.AudioData) and session is not None:
-                for frame in reframer.push(message.audio_data.audio()):
-                    await session.on_audio(frame)
-            if session is not None and session.outcome is not None:
-                break
-    except ProtocolError as error:
-        log.warning("acs_protocol_error", error=str(error))
-        with contextlib.suppress(Exception):
-            await websocket.close(code=POLICY_VIOLATION, reason=str(error)[:120])
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        if session is not None:
-            await runtime.release(session)
-        if websocket.client_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(Exception):
-                await websocket.close()
+    await AcsStream(websocket, runtime).serve()

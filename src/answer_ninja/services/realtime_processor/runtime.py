@@ -56,6 +56,7 @@ class VoiceRuntime:
     sessions: dict[str, CallSession] = field(default_factory=dict)
     _requests: dict[str, CallRequest] = field(default_factory=dict)
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
+    presynthesis_done: bool = False
 
     def __post_init__(self) -> None:
         self.prepared = PreparedAudio(self.providers.tts)
@@ -135,6 +136,7 @@ class VoiceRuntime:
         for language in SUPPORTED_LANGUAGES:
             await self.prepared.prepare(lines.own_lines(language), language)
         if not self.settings.tts_presynthesize_templates:
+            self.presynthesis_done = True
             return
         pending = list(SUPPORTED_LANGUAGES)
         deadline = asyncio.get_running_loop().time() + TEMPLATE_RETRY_SECONDS
@@ -150,3 +152,4 @@ class VoiceRuntime:
                 pending.remove(language)
             if pending:
                 await asyncio.sleep(2.0)
+        self.presynthesis_done = True
