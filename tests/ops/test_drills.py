@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,31 @@ def test_redis_or_llm_down_is_mode_c_and_restarts_no_healthy_service(
         assert result.escalated
         assert result.passed
         _untouched(stack, "conversation-engine")
+
+
+def test_rollback_waits_for_approval_then_runs(tmp_path: Path) -> None:
+    env = {"RESPONDER_APPROVAL_REQUIRED": "rollback", "RESPONDER_READY_TIMEOUT_SECONDS": "5"}
+    with drill_stack(tmp_path, env) as stack:
+        result = drill(stack, "bad-release", services=["conversation-engine"])
+        assert result.incident is not None
+        assert result.incident["status"] == "escalated"
+        assert result.actions[0] == "rollback"
+        assert result.incident["actions"][0]["outcome"] == "skipped"
+        _status, pending = stack.get(stack.url("responder") + "/approvals?status=pending")
+        [approval] = pending
+        assert (approval["action"], approval["target"]) == ("rollback", "conversation-engine")
+
+        decided, _ = stack.post(
+            stack.url("responder") + f"/approvals/{approval['id']}", {"approved": True, "by": "alice"}
+        )
+        assert decided == 200
+        incident_url = stack.url("responder") + f"/incidents/{result.incident['id']}"
+        for _ in range(150):
+            incident = stack.get(incident_url)[1]
+            if incident["status"] == "resolved":
+                break
+            time.sleep(0.2)
+        assert incident["status"] == "resolved"
+        assert [a["kind"] for a in incident["actions"]][-1] == "rollback"
+        assert incident["actions"][-1]["outcome"] == "succeeded"
+        assert any(row["actor"] == "alice" for row in audit(stack))

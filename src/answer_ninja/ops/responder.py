@@ -90,6 +90,8 @@ class Responder:
         self._alerts: list[AlertSignal] = []
         self._started = time.monotonic()
         self._seen_healthy: set[str] = set()
+        # Steps of the open incident skipped for want of approval: run when a person approves them.
+        self._awaiting_approval: list[PlannedAction] = []
 
     async def close(self) -> None:
         if self._handler is not None:
@@ -380,6 +382,8 @@ class Responder:
                 await self._escalate(incident, reason)
                 return
             record = await self._run(incident, step)
+            if record.outcome == ActionOutcome.SKIPPED and record.detail.startswith("needs approval"):
+                self._awaiting_approval.append(step)
             if record.outcome == ActionOutcome.SUCCEEDED and await self._all_healthy():
                 return
         await self._escalate(
@@ -472,6 +476,8 @@ class Responder:
                     return
                 self.store.save(incident)
                 await self._escalate(incident, "verification failed: " + ", ".join(c.name for c in report.failed()))
+            elif await self._run_approved(incident):
+                continue
             elif (
                 incident.status != IncidentStatus.ESCALATED and utc_now() - incident.started_at >= self._escalate_after
             ):
@@ -479,6 +485,16 @@ class Responder:
                     incident, f"not recovered after {self._escalate_after.total_seconds() / 60:g} minutes"
                 )
             await asyncio.sleep(interval)
+
+    async def _run_approved(self, incident: Incident) -> bool:
+        """Run a step that was waiting for a person's approval, once given; True if one ran."""
+        for step in list(self._awaiting_approval):
+            if self.runner.guard(step, incident) is None:
+                self._awaiting_approval.remove(step)
+                self._event(incident, "approved", f"{step.kind} {','.join(step.services)} approved by a person")
+                await self._run(incident, step)
+                return True
+        return False
 
     # --- bookkeeping -------------------------------------------------------------------------------
     def _event(self, incident: Incident, kind: str, message: str, *, at: Any = None, **data: Any) -> None:
