@@ -30,6 +30,7 @@ from answer_ninja.ops.models import IncidentStatus
 from answer_ninja.ops.platforms.kubernetes import KubernetesPlatform
 from answer_ninja.ops.responder import Responder
 from answer_ninja.ops.store import IncidentStore
+from answer_ninja.platform.logging import configure_logging
 from answer_ninja.platform.settings import load_settings
 
 APPS = ("phone-gateway", "phone-gateway-backup", "realtime-processor", "conversation-engine")
@@ -136,6 +137,7 @@ def main() -> None:
     parser.add_argument("--alert-runs", type=int, default=3)
     parser.add_argument("--probe-runs", type=int, default=5)
     args = parser.parse_args()
+    configure_logging(level="WARNING", json=True)  # the responder's incident log would drown the figures
     started = time.monotonic()
     cluster, simulator, proxy = shared_cluster()
     kube = Kube(cluster, simulator, proxy)

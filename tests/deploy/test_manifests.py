@@ -8,27 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
+from answer_ninja.ops.platforms.kubernetes_config import SECRET_KEYS, app_config_data
 from answer_ninja.platform.settings import Settings
 from answer_ninja.services.registry import CORE_SERVICES, SERVICES
 from tests.harness.kube import REPO, rendered_manifests
 
 K8S = REPO / "deploy" / "k8s"
 WORKLOADS = {**{name: entry.port for name, entry in SERVICES.items()}, "responder": 3009}
-SECRET_KEYS = {
-    "DATABASE_URL",
-    "REDIS_URL",
-    "JWT_SECRET",
-    "PROFILE_HASH_SECRET",
-    "AZURE_SPEECH_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "TWILIO_AUTH_TOKEN",
-}
-# Settings that make no sense in a cluster: the local supervisor's, and where to find a kubeconfig (in-cluster
-# the responder uses its ServiceAccount).
-LOCAL_ONLY_PREFIXES = ("supervisor_",)
-LOCAL_ONLY = {"kubeconfig"}
 
 
 def objects(overlay: str = "overlays/api-1.20") -> dict[tuple[str, str], dict[str, Any]]:
@@ -92,16 +79,8 @@ def test_autoscaling_and_disruption_budgets(base: dict[tuple[str, str], Any]) ->
 
 def test_app_config_holds_every_non_secret_setting(base: dict[tuple[str, str], Any]) -> None:
     data = base[("ConfigMap", "app-config")]["data"]
-    expected = set()
-    for name, field in Settings.model_fields.items():
-        secret = field.annotation in (SecretStr, SecretStr | None) or name.upper() in SECRET_KEYS
-        if secret or name in LOCAL_ONLY or name.startswith(LOCAL_ONLY_PREFIXES):
-            continue
-        if field.default is None:
-            continue  # an unset optional provider stays absent (an empty value would not validate)
-        expected.add(name.upper())
-    missing = expected - set(data)
-    assert not missing, f"add these settings to deploy/k8s/base/app-config.yaml: {sorted(missing)}"
+    missing = set(app_config_data()) - set(data)
+    assert not missing, f"run: answer-ninja kube app-config --write deploy/k8s/base/app-config.yaml ({sorted(missing)})"
     assert data["DEGRADED_MODE"] == "false"
     assert not SECRET_KEYS & set(data)
 

@@ -60,6 +60,16 @@ class _Process:
         log = (self.directory / f"{name}.log").open("wb")
         self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(self.port, timeout=30)
+        # Both answer 503 on /-/ready until their storage is open; queries before that fail.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/-/ready", timeout=2):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -19,7 +19,7 @@ from lightkube.config.kubeconfig import SingleConfig
 from lightkube.core.exceptions import ApiError, ConfigError
 from lightkube.models.apps_v1 import ReplicaSetSpec
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet
-from lightkube.resources.core_v1 import ConfigMap, Event, Node, Pod, Service
+from lightkube.resources.core_v1 import ConfigMap, Endpoints, Event, Node, Pod, Service
 from lightkube.types import PatchType
 
 from answer_ninja.errors import AnswerNinjaError
@@ -295,20 +295,39 @@ class KubernetesPlatform:
         log.info("kubernetes.restart", service=service, namespace=self.namespace)
 
     async def wait_ready(self, service: str, *, timeout: float = 120.0) -> bool:
-        """``kubectl rollout status --timeout``, then until the old pods are gone too.
+        """``kubectl rollout status --timeout``, then until the old pods are gone and the Service routes to the new.
 
-        As the local platform: every instance Running and ready. kubectl returns while old pods still terminate;
-        a check right after (the runbook's ``get pods | grep -v Running``) would see them and fail.
+        As the local platform: every instance Running and ready. kubectl returns while old pods still terminate
+        and while the Service's Endpoints still list them; a check right after (the runbook's
+        ``get pods | grep -v Running``, or a probe through the Service) would see them and fail.
         """
         deadline = time.monotonic() + timeout
         while True:
-            if _rollout_complete(await self._deployment(service)) and all(
-                i.state is InstanceState.RUNNING and i.ready for i in await self.instances(service)
+            instances = await self.instances(service)
+            if (
+                _rollout_complete(await self._deployment(service))
+                and all(i.state is InstanceState.RUNNING and i.ready for i in instances)
+                and await self._endpoints_current(service)
             ):
                 return True
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(READY_POLL_SECONDS)
+
+    async def _endpoints_current(self, service: str) -> bool:
+        """The Service's ready addresses are exactly the ready pods its selector picks (none stale, none missing)."""
+        try:
+            svc = await self.client.get(Service, service, namespace=self.namespace)
+            endpoints = await self.client.get(Endpoints, service, namespace=self.namespace)
+        except ApiError as error:
+            if error.status.code == 404:
+                return True  # a Deployment without a Service (or not yet any endpoints object): nothing to route
+            raise
+        selector: dict[str, str] = (svc.spec.selector if svc.spec else None) or {}
+        pods = [pod async for pod in self.client.list(Pod, namespace=self.namespace, labels=dict(selector))]
+        ready = {pod.status.podIP for pod in pods if pod.status and pod.status.podIP and _ready(pod)}
+        listed = {address.ip for subset in endpoints.subsets or [] for address in subset.addresses or []}
+        return listed == ready
 
     async def replicas(self, service: str) -> int:
         deployment = await self._deployment(service)
