@@ -30,6 +30,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.harness.servers import PostgresServer, RedisServer, free_port, wait_for_port
@@ -197,6 +198,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (scripts/system-packages.txt lists it)")
 
+    # Wall-time figures depend on what else runs on the cores; print how busy they were.
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     scratch = Path(tempfile.mkdtemp(prefix="an-gateway-bench-"))
     # Its own top-level directory: PostgreSQL runs as its own user and cannot enter root's 0700 scratch directory.
     pg_directory = Path(tempfile.mkdtemp(prefix="an-gateway-bench-pg-"))
@@ -232,14 +235,19 @@ def main() -> None:
         wrk_script(script, request_mix(args.users))
         run_wrk(urls["phone-gateway"], script, 3, args.connections)  # warm-up: caches filled, JIT-free but pools open
 
+        gateway = psutil.Process(processes[0].pid)
         results = []
         for run in range(1, args.runs + 1):
             since = time.time()
+            cpu_before = sum(gateway.cpu_times()[:2])
             load = run_wrk(urls["phone-gateway"], script, args.seconds, args.connections)
+            cpu_seconds = sum(gateway.cpu_times()[:2]) - cpu_before
             decisions, whitelist, by_decision = asyncio.run(recorded_latencies(database_url, since))
             result = {
                 **load,
                 "stored": len(decisions),
+                # CPU the gateway spent per decision: what the machine's other load does not change much.
+                "cpu_ms": cpu_seconds * 1000 / max(1, len(decisions)),
                 "decision_p50": pct(decisions, 0.50),
                 "decision_p99": pct(decisions, 0.99),
                 "whitelist_p50": pct(whitelist, 0.50),
@@ -248,7 +256,8 @@ def main() -> None:
             results.append(result)
             print(
                 f"run {run}: {load['rps']:.0f} decisions/s ({len(decisions)} records stored, "
-                f"{int(load['errors'])} errors, {by_decision}) | HTTP p50 {load['http_p50']:.2f} ms "
+                f"{int(load['errors'])} errors, {by_decision}) | gateway CPU {result['cpu_ms']:.2f} ms/decision"
+                f" | HTTP p50 {load['http_p50']:.2f} ms "
                 f"p99 {load['http_p99']:.2f} ms | decision p50 {result['decision_p50']:.2f} ms "
                 f"p99 {result['decision_p99']:.2f} ms | whitelist lookup p50 {result['whitelist_p50']:.2f} ms "
                 f"p99 {result['whitelist_p99']:.2f} ms"
@@ -262,6 +271,8 @@ def main() -> None:
             f"\nmedian of {args.runs} runs x {args.seconds}s, {args.connections} connections, "
             f"{os.cpu_count()} cores shared by wrk, 3 services, PostgreSQL and Redis:\n"
             f"  decisions/s          {median('rps'):8.0f}   (goal >= 1000)\n"
+            f"  gateway CPU          {median('cpu_ms'):8.2f} ms per decision"
+            f" (= {1000 / median('cpu_ms'):.0f} decisions/s per free core)\n"
             f"  decision latency p50 {median('decision_p50'):8.2f} ms\n"
             f"  decision latency p99 {median('decision_p99'):8.2f} ms (goal < 10)\n"
             f"  whitelist lookup p50 {median('whitelist_p50'):8.2f} ms\n"

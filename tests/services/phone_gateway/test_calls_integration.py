@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +221,49 @@ def test_event_grid_handshake_and_incoming_call_answered_through_the_sdk(
         answer = acs.requests[0]
         assert answer.body["mediaStreamingOptions"]["transportUrl"].endswith("/media/acs")
         assert answer.body["callbackUri"].endswith(f"/acs/callbacks?call_id={handled['call_id']}")
+
+
+def test_a_burst_of_concurrent_calls_is_stored_once_each(live: LiveServices) -> None:
+    """Group commit under load: every call gets its record; a retried carrier id in the same burst gets one."""
+    live.register("burst@example.com", HOSTED)
+
+    async def burst() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=live.url("phone-gateway"), timeout=30) as gateway:
+            bodies = [{"from": f"+86137{n:08d}", "to": HOSTED, "call_id": f"burst-{n % 40}"} for n in range(80)]
+            responses = await asyncio.gather(*(gateway.post("/webhook/incoming-call", json=body) for body in bodies))
+        return [response.json() for response in responses]
+
+    answers = asyncio.run(burst())
+    ids_by_carrier_id: dict[str, set[str]] = {}
+    for n, answer in enumerate(answers):
+        ids_by_carrier_id.setdefault(f"burst-{n % 40}", set()).add(answer["call_id"])
+    assert all(len(ids) == 1 for ids in ids_by_carrier_id.values())
+
+    async def count() -> int:
+        connection = await asyncpg.connect(live.settings.database_url.replace("+asyncpg", ""))
+        try:
+            stored: int = await connection.fetchval(
+                "select count(*) from call_records where carrier_call_id like 'burst-%'"
+            )
+        finally:
+            await connection.close()
+        return stored
+
+    assert asyncio.run(count()) == 40
+
+
+def test_new_callers_are_routed_without_asking_profile_analytics(live: LiveServices) -> None:
+    """Once profile-analytics has copied every profile to Redis, an unknown caller is known to be unknown."""
+    import redis
+
+    from answer_ninja.services.phone_gateway.cache_keys import PROFILES_COMPLETE_KEY
+
+    live.register("fresh@example.com", HOSTED)
+    cache = redis.Redis.from_url(live.settings.redis_url or "")
+    deadline = time.monotonic() + 10
+    while not cache.exists(PROFILES_COMPLETE_KEY) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cache.close()
+    with live.client("phone-gateway") as gateway:
+        answer = gateway.post("/webhook/incoming-call", json={"from": "+8613611112222", "to": HOSTED}).json()
+    assert record(live, answer["call_id"])["details"]["sources"] == {"user": "service", "profile": "cache"}

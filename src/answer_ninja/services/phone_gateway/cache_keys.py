@@ -19,3 +19,8 @@ def routing_profile_key(caller_hash: str) -> str:
 # Redis pub/sub channel on which the owners of routing data announce changed keys, so every gateway process drops
 # its in-process copy at once instead of waiting for it to age out.
 INVALIDATION_CHANNEL = f"routing:v{SCHEMA_VERSION}:invalidations"
+
+# Set by profile-analytics once every profile is in Redis (it then keeps them there, without expiry): from then
+# on a missing profile key means "no profile", and phone-gateway need not ask profile-analytics about new callers.
+# Gone after a Redis restart, until profile-analytics has copied the profiles again.
+PROFILES_COMPLETE_KEY = f"routing:v{SCHEMA_VERSION}:profiles-complete"

@@ -5,7 +5,8 @@ Cached documents (see ``cache_keys``):
 * user snapshot  ``{"at": epoch seconds, "snapshot": RoutingSnapshot | null}``; fresh for ROUTING_CACHE_SECONDS,
   kept a week as the fallback for when user-management is unreachable; user-management deletes it on every change.
 * caller profile ``{"risk_score", "confidence", "category"}`` or ``{"none": true}``; profile-analytics writes it
-  through on every change, so it is always current.
+  through on every change and keeps every profile in Redis (PROFILES_COMPLETE_KEY says when the copy is whole):
+  then a missing key means an unknown caller, with no question to profile-analytics.
 
 On top, each gateway process keeps the parsed documents in memory for LOCAL_TTL_SECONDS, dropped at once when
 an owner announces a change over Redis pub/sub (``invalidation``): the hot path then touches no network at all.
@@ -26,7 +27,7 @@ import httpx
 from answer_ninja.calls.routing import AiOffAction, CallerProfile, KnownSpamAction, UserRouting
 from answer_ninja.platform.app_factory import ServiceContext
 from answer_ninja.platform.logging import get_logger
-from answer_ninja.services.phone_gateway.cache_keys import routing_profile_key, routing_user_key
+from answer_ninja.services.phone_gateway.cache_keys import PROFILES_COMPLETE_KEY, routing_profile_key, routing_user_key
 
 log = get_logger(__name__)
 
@@ -37,6 +38,8 @@ MEMORY_CACHE_FRESH_SECONDS = 3.0
 # The in-process copy's lifetime: changes arrive by pub/sub at once, and a reconnect drops everything, so this
 # only bounds the rare race of a fetch that started before a change and finished after its announcement.
 LOCAL_TTL_SECONDS = 60.0
+# How long "the profiles in Redis are complete" is believed before asking Redis again (it goes with a restart).
+PROFILES_COMPLETE_CHECK_SECONDS = 5.0
 # Bound on the in-process copy (hosted numbers + callers): a few MB at most.
 LOCAL_MAX_ENTRIES = 50_000
 
@@ -92,10 +95,10 @@ class LocalCopy:
             return False, None
         return True, item[1]
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Any, *, ttl: float | None = None) -> None:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # rare, and cheaper than an LRU's bookkeeping on every hit
-        self._entries[key] = (time.monotonic() + self.ttl, value)
+        self._entries[key] = (time.monotonic() + (ttl if ttl is not None else self.ttl), value)
 
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
@@ -162,6 +165,9 @@ class RoutingDirectory:
         if isinstance(cached, dict) and (cached.get("at") is None or time.time() - cached["at"] < self.fresh_seconds):
             self.local.put(key, self._profile(cached))
             return self._profile(cached), "cache"
+        if cached is None and await self._profiles_complete():
+            self.local.put(key, None)  # the copy in Redis is complete: no key, no profile
+            return None, "cache"
         url = f"{self.ctx.settings.profile_analytics_url}/internal/v1/profiles/{caller_hash}"
         try:
             response = await self.ctx.require_http().get(url)
@@ -181,6 +187,15 @@ class RoutingDirectory:
         await self._cache_set(key, document, STALE_KEEP_SECONDS)
         self.local.put(key, self._profile(document))
         return self._profile(document), "service"
+
+    async def _profiles_complete(self) -> bool:
+        """Whether profile-analytics has put every profile in Redis (checked at most every few seconds)."""
+        hit, complete = self.local.get(PROFILES_COMPLETE_KEY)
+        if hit:
+            return bool(complete)
+        complete = await self._cache_get(PROFILES_COMPLETE_KEY) is not None
+        self.local.put(PROFILES_COMPLETE_KEY, complete, ttl=PROFILES_COMPLETE_CHECK_SECONDS)
+        return complete
 
     @staticmethod
     def _profile(document: dict[str, Any]) -> CallerProfile | None:

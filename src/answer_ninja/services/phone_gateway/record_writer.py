@@ -34,7 +34,12 @@ class RecordWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._insert = postgres_insert(CallRecord) if database.kind == "postgres" else sqlite_insert(CallRecord)
+        insert = postgres_insert(CallRecord) if database.kind == "postgres" else sqlite_insert(CallRecord)
+        # One statement, compiled once and cached; rows go as executemany parameters (SQLAlchemy batches them into
+        # multi-row INSERTs itself). A multi-VALUES statement built per batch would be compiled every time.
+        self._statement = insert.on_conflict_do_nothing(index_elements=["carrier", "carrier_call_id"]).returning(
+            CallRecord.id
+        )
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="call-record-writer")
@@ -75,13 +80,8 @@ class RecordWriter:
                         future.set_result(stored_id)
 
     async def _write_batch(self, rows: list[dict[str, Any]]) -> list[str]:
-        statement = (
-            self._insert.values(rows)
-            .on_conflict_do_nothing(index_elements=["carrier", "carrier_call_id"])
-            .returning(CallRecord.id)
-        )
         async with self.database.engine.begin() as connection:
-            inserted = set((await connection.execute(statement)).scalars().all())
+            inserted = set((await connection.execute(self._statement, rows)).scalars().all())
             skipped = [row for row in rows if row["id"] not in inserted]
             existing: dict[tuple[str, str], str] = {}
             if skipped:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.cache import Cache
 from answer_ninja.platform.db.models import CallerFeedback, CallRecord, SpamProfile
-from answer_ninja.services.phone_gateway.cache_keys import routing_profile_key
+from answer_ninja.services.phone_gateway.cache_keys import PROFILES_COMPLETE_KEY, routing_profile_key
 from answer_ninja.services.phone_gateway.invalidation import announce
 from answer_ninja.services.profile_analytics.learning import Evidence, assess, is_spam_intent
 from answer_ninja.services.profile_analytics.models import Period, ProfileOut, StatsOut
@@ -18,8 +19,8 @@ from answer_ninja.services.profile_analytics.models import Period, ProfileOut, S
 PERIODS: dict[str, timedelta] = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 # A blocked spam call still costs its user the time to look at the phone and decline it.
 SECONDS_SAVED_PER_BLOCKED_CALL = 30.0
-# Profiles change only through this service, which writes them through; a long TTL just bounds memory.
-PROFILE_CACHE_SECONDS = 24 * 3600
+# Profiles are copied to Redis in pages of this many rows.
+PROFILE_SYNC_PAGE = 1000
 
 
 def profile_out(profile: SpamProfile) -> ProfileOut:
@@ -83,12 +84,37 @@ async def recount_reports(session: AsyncSession, *, profile: SpamProfile) -> Non
     profile.not_spam_reports = counts.get("not_spam", 0)
 
 
+def routing_document(profile: SpamProfile) -> dict[str, Any]:
+    return {"risk_score": profile.risk_score, "confidence": profile.confidence, "category": profile.category}
+
+
 async def write_through(cache: Cache, profile: SpamProfile) -> None:
-    """Put the new profile where phone-gateway looks first, so the next call is routed on it."""
-    document = {"risk_score": profile.risk_score, "confidence": profile.confidence, "category": profile.category}
+    """Put the new profile where phone-gateway looks first (no expiry: see PROFILES_COMPLETE_KEY)."""
     key = routing_profile_key(profile.caller_hash)
-    await cache.set_json(key, document, ttl_seconds=PROFILE_CACHE_SECONDS)
+    await cache.set_json(key, routing_document(profile))
     await announce(cache, key)
+
+
+async def copy_profiles_to_cache(session: AsyncSession, cache: Cache) -> int:
+    """Copy every profile to the cache, then mark the copy complete; returns how many were copied."""
+    copied, last = 0, ""
+    while True:
+        page = (
+            await session.scalars(
+                select(SpamProfile)
+                .where(SpamProfile.caller_hash > last)
+                .order_by(SpamProfile.caller_hash)
+                .limit(PROFILE_SYNC_PAGE)
+            )
+        ).all()
+        for profile in page:
+            await cache.set_json(routing_profile_key(profile.caller_hash), routing_document(profile))
+        copied += len(page)
+        if len(page) < PROFILE_SYNC_PAGE:
+            break
+        last = page[-1].caller_hash
+    await cache.set_json(PROFILES_COMPLETE_KEY, {"at": datetime.now(UTC).isoformat(), "profiles": copied})
+    return copied
 
 
 async def user_call(session: AsyncSession, *, user_id: str, call_id: str) -> CallRecord | None:
