@@ -267,3 +267,14 @@ def test_new_callers_are_routed_without_asking_profile_analytics(live: LiveServi
     with live.client("phone-gateway") as gateway:
         answer = gateway.post("/webhook/incoming-call", json={"from": "+8613611112222", "to": HOSTED}).json()
     assert record(live, answer["call_id"])["details"]["sources"] == {"user": "service", "profile": "cache"}
+
+
+def test_twilio_no_user_and_ring_through(live: LiveServices) -> None:
+    _, token = live.register("ring@example.com", HOSTED, real_number=REAL)
+    assert place_call(live, dialled="+8610099999999", call_sid="CA-nobody").decision == "reject"
+    assert records_by_sid(live, "CA-nobody")["decision_reason"] == "no_user"
+    with live.client("user-management", token) as users:
+        users.patch("/api/v1/me/preferences", json={"ai_enabled": False, "ai_off_action": "ring"})
+    ring = place_call(live, call_sid="CA-ring")
+    assert (ring.decision, ring.transfer_number) == ("transfer", REAL)  # TwiML rings through with <Dial>
+    assert records_by_sid(live, "CA-ring")["decision"] == "ring"
