@@ -278,3 +278,30 @@ def test_twilio_no_user_and_ring_through(live: LiveServices) -> None:
     ring = place_call(live, call_sid="CA-ring")
     assert (ring.decision, ring.transfer_number) == ("transfer", REAL)  # TwiML rings through with <Dial>
     assert records_by_sid(live, "CA-ring")["decision"] == "ring"
+
+
+def test_calls_are_answered_while_postgres_is_down_and_their_records_arrive_after(
+    live: LiveServices, postgres_server: Any
+) -> None:
+    live.register("outage@example.com", HOSTED)
+    with live.client("phone-gateway") as gateway:
+        assert gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": HOSTED}).status_code == 200
+        postgres_server.stop()
+        try:
+            answers = []
+            for n in range(3):
+                started = time.monotonic()
+                response = gateway.post("/webhook/incoming-call", json={"from": f"+8613512345{n:03d}", "to": HOSTED})
+                answers.append((response.status_code, response.json(), time.monotonic() - started))
+        finally:
+            postgres_server.start()
+        assert [(status, body["decision"]) for status, body, _ in answers] == [(200, "ai")] * 3
+        assert answers[-1][2] < 1.0  # once the database is known down, calls do not wait for it
+        deadline = time.monotonic() + 15
+        stored = [0] * 3
+        while time.monotonic() < deadline:
+            stored = [gateway.get(f"/internal/v1/calls/{body['call_id']}").status_code for _, body, _ in answers]
+            if stored == [200] * 3:
+                break
+            time.sleep(0.2)
+    assert stored == [200] * 3

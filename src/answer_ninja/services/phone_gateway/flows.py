@@ -2,7 +2,7 @@
 
 Whatever fails, the call is never dropped: an error in routing -> AI (``routing_error``); user-management
 unreachable with nothing cached -> AI (``directory_unavailable``); the database unreachable -> the decision is
-still answered (and the failed write logged and counted).
+still answered, and its record waits in memory until the database is back (``record_writer``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ DECISION_LATENCY = Histogram(
     "Time from webhook to routing decision (lookups + rules).",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.0),
 )
-RECORD_WRITE_FAILURES = Counter("ai_ninja_call_record_write_failures_total", "Call records that could not be stored.")
+RECORDS_DEFERRED = Counter(
+    "ai_ninja_call_records_deferred_total", "Call records not stored at once (database down): kept and retried."
+)
 
 # What the AI is told for a synthetic probe call, which has no user.
 PROBE_PERSONA, PROBE_LANGUAGE, PROBE_MAX_SECONDS = "polite", "zh-CN", 60
@@ -170,11 +172,9 @@ async def handle_incoming_call(
         "details": details,
     }
     outcome = CallOutcome(call_id, decision, latency_ms, parameters, user_id)
-    try:
-        stored_id = await record_writer_of(ctx).write(row)
-    except Exception as error:  # the caller is still answered; the lost record is counted and logged
-        RECORD_WRITE_FAILURES.inc()
-        log.error("call_record_write_failed", call_id=call_id, error_type=type(error).__name__)
+    stored_id = await record_writer_of(ctx).write(row)
+    if stored_id is None:  # the database is down: the record waits in memory; the caller is answered now
+        RECORDS_DEFERRED.inc()
         return outcome
     if stored_id != call_id:
         return await _replayed(ctx, stored_id, outcome)
