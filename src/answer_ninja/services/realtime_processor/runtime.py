@@ -59,7 +59,7 @@ class VoiceRuntime:
     presynthesis_done: bool = False
 
     def __post_init__(self) -> None:
-        self.prepared = PreparedAudio(self.providers.tts)
+        self.prepared = PreparedAudio(self.providers.tts, directory=self.settings.data_dir / "voice-cache")
 
     def session_config(self, request: CallRequest) -> SessionConfig:
         settings = self.settings
