@@ -113,3 +113,13 @@ async def test_the_breaker_opens_after_failures_and_closes_after_a_good_retry() 
     assert replies.breaker_state == "closed"
     assert changes[0] == "opened"
     assert changes[-1] == "closed"
+
+
+async def test_warm_up_generates_once_outside_the_breaker() -> None:
+    generator = Scripted(delay=0.06)
+    replies = planner(generator)
+    elapsed_ms = await replies.warm_up(CONTEXT, timeout=1.0)
+    assert elapsed_ms >= 50, "the warm-up may take longer than a turn's timeout"
+    assert generator.timeouts == [1.0]
+    assert await planner(generator, templates_only=True).warm_up(CONTEXT, timeout=1.0) == 0.0
+    assert generator.calls == 1

@@ -100,6 +100,17 @@ class ReplyPlanner:
             return self._fallback(context, f"error:{type(error).__name__}", started)
         return ReplyOutcome(text, "llm", None, (time.perf_counter() - started) * 1000)
 
+    async def warm_up(self, context: ReplyContext, *, timeout: float) -> float:
+        """One generation outside the breaker, at start-up: a self-hosted server (llama.cpp) caches the processed
+        prompt prefix, and until one request has finished, every turn pays the whole prompt and times out.
+        Returns the milliseconds it took; raises what the generator raised."""
+        if self.generator is None or self.templates_only:
+            return 0.0
+        started = time.perf_counter()
+        async with asyncio.timeout(timeout):
+            await self.generator.generate(context, timeout=timeout)
+        return (time.perf_counter() - started) * 1000
+
     def _fallback(self, context: ReplyContext, reason: str, started: float) -> ReplyOutcome:
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.info("llm_fallback", reason=reason, elapsed_ms=round(elapsed_ms, 1))

@@ -7,8 +7,9 @@ from openai.types.chat import ChatCompletionMessageParam
 from answer_ninja.calls.vocabulary import Language, Persona, Stage
 from answer_ninja.llm.base import ReplyContext
 
-# How many earlier turns the model sees: enough for context, few enough to keep prompt processing fast.
-HISTORY_TURNS = 4
+# How many earlier turns the model sees: the last exchange is enough context, and every token of it is
+# processed again on each turn (the prompt cache only covers the unchanging rules).
+HISTORY_TURNS = 2
 
 PERSONA_STYLE: dict[Persona, str] = {
     Persona.POLITE: "warm and courteous",

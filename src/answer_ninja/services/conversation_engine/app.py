@@ -7,8 +7,8 @@ import asyncio
 from fastapi import FastAPI
 
 from answer_ninja.calls.termination import TerminationPolicy
-from answer_ninja.calls.vocabulary import Persona
-from answer_ninja.llm.base import ReplyGenerator
+from answer_ninja.calls.vocabulary import Intent, Language, Persona, Stage
+from answer_ninja.llm.base import ReplyContext, ReplyGenerator
 from answer_ninja.llm.fallback import ReplyPlanner
 from answer_ninja.llm.openai_chat import build_llm_generator
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
@@ -99,11 +99,14 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
         if generator is not None:
             # Learn early whether the LLM answers, so /health says "degraded" before the first call does.
             app.state.llm_first_probe = asyncio.create_task(
-                _first_probe(check, settings.dependency_timeout_seconds), name="llm-first-probe"
+                _probe_and_warm_up(check, planner, settings.dependency_timeout_seconds), name="llm-first-probe"
             )
             app.state.llm_first_probe.add_done_callback(_log_probe_result)
 
     async def stop(_: ServiceContext) -> None:
+        first_probe: asyncio.Task[None] | None = getattr(app.state, "llm_first_probe", None)
+        if first_probe is not None and not first_probe.done():
+            first_probe.cancel()
         if generator is not None:
             await generator.close()
 
@@ -112,12 +115,32 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     app.include_router(router)
 
 
-async def _first_probe(check: DependencyCheck, timeout: float) -> None:
+# A typical turn, for the start-up generation that fills the LLM server's prompt cache.
+WARM_UP_CONTEXT = ReplyContext(
+    language=Language.ZH_CN,
+    persona=Persona.POLITE,
+    intent=Intent.SALES,
+    stage=Stage.POLITE_DECLINE,
+    caller_text="您好，我们这边有个优惠活动",
+    template_reply="谢谢您，不过我真的不需要。",
+)
+WARM_UP_TIMEOUT_SECONDS = 30.0
+
+
+async def _probe_and_warm_up(check: DependencyCheck, planner: ReplyPlanner, timeout: float) -> None:
     await check.probe(timeout)
+    try:
+        elapsed_ms = await planner.warm_up(WARM_UP_CONTEXT, timeout=WARM_UP_TIMEOUT_SECONDS)
+    except Exception as error:  # the turns will fall back and the breaker will tell; this is only a head start
+        log.warning("llm_warm_up_failed", error=describe_error(error))
+        return
+    log.info("llm_warmed_up", elapsed_ms=round(elapsed_ms, 1))
 
 
 def _log_probe_result(task: asyncio.Task[None]) -> None:
-    error = None if task.cancelled() else task.exception()
+    if task.cancelled():
+        return  # shut down before the LLM answered
+    error = task.exception()
     log.info("llm_first_probe", ok=error is None, error=describe_error(error) if error else None)
 
 
