@@ -140,13 +140,10 @@ class RoutingDirectory:
             entry = _user_from(cached.get("snapshot"))
             self.local.put(key, entry)
             return entry, "cache"
-        url = f"{self.ctx.settings.user_management_url}/internal/v1/routing/{quote(dialled, safe='')}"
-        try:
-            response = await self.ctx.require_http().get(url)
-            if response.status_code not in (200, 404):
-                response.raise_for_status()
-        except httpx.HTTPError as error:
-            log.warning("user_management_unreachable", error=type(error).__name__)
+        response = await self._ask(
+            f"{self.ctx.settings.user_management_url}/internal/v1/routing/{quote(dialled, safe='')}"
+        )
+        if response is None:
             if isinstance(cached, dict):
                 return _user_from(cached.get("snapshot")), "stale"
             return None, "unavailable"
@@ -168,13 +165,8 @@ class RoutingDirectory:
         if cached is None and await self._profiles_complete():
             self.local.put(key, None)  # the copy in Redis is complete: no key, no profile
             return None, "cache"
-        url = f"{self.ctx.settings.profile_analytics_url}/internal/v1/profiles/{caller_hash}"
-        try:
-            response = await self.ctx.require_http().get(url)
-            if response.status_code not in (200, 404):
-                response.raise_for_status()
-        except httpx.HTTPError as error:
-            log.warning("profile_analytics_unreachable", error=type(error).__name__)
+        response = await self._ask(f"{self.ctx.settings.profile_analytics_url}/internal/v1/profiles/{caller_hash}")
+        if response is None:
             return (self._profile(cached) if isinstance(cached, dict) else None), "unavailable"
         body = response.json() if response.status_code == 200 else None
         document: dict[str, Any] = (
@@ -187,6 +179,17 @@ class RoutingDirectory:
         await self._cache_set(key, document, STALE_KEEP_SECONDS)
         self.local.put(key, self._profile(document))
         return self._profile(document), "service"
+
+    async def _ask(self, url: str) -> httpx.Response | None:
+        """GET from the service that owns the data: its answer (200 or 404), or None when it cannot answer."""
+        try:
+            response = await self.ctx.require_http().get(url)
+            if response.status_code not in (200, 404):
+                response.raise_for_status()
+        except httpx.HTTPError as error:
+            log.warning("routing_source_unreachable", url=url.split("/internal/")[0], error=type(error).__name__)
+            return None
+        return response
 
     async def _profiles_complete(self) -> bool:
         """Whether profile-analytics has put every profile in Redis (checked at most every few seconds)."""

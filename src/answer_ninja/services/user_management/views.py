@@ -8,6 +8,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.app_factory import ServiceContext, context_of
 from answer_ninja.platform.db.models import HostedNumber, User, WhitelistEntry
@@ -270,12 +271,18 @@ async def add_whitelist(body: WhitelistIn, user_id: str = UserId, ctx: ServiceCo
     return service.whitelist_out(entry)
 
 
+async def _own_entry(session: AsyncSession, user_id: str, entry_id: str) -> WhitelistEntry:
+    """The user's own entry; another user's entry answers 404, as if it did not exist."""
+    entry = await service.get_whitelist_entry(session, user_id=user_id, entry_id=entry_id)
+    if entry is None:
+        raise HTTPException(status_code=404, detail="entry_id: no such whitelist entry")
+    return entry
+
+
 @router.get("/api/v1/whitelist/{entry_id}", response_model=WhitelistOut, tags=["whitelist"])
 async def get_whitelist(entry_id: str = id_path(), user_id: str = UserId, ctx: ServiceContext = Ctx) -> WhitelistOut:
     async with ctx.require_database().session() as session:
-        entry = await service.get_whitelist_entry(session, user_id=user_id, entry_id=entry_id)
-    if entry is None:
-        raise HTTPException(status_code=404, detail="entry_id: no such whitelist entry")
+        entry = await _own_entry(session, user_id, entry_id)
     return service.whitelist_out(entry)
 
 
@@ -285,9 +292,7 @@ async def update_whitelist(
 ) -> WhitelistOut:
     """Rename, change the expiry, or accept ("active") / reject a proposed (learned) entry."""
     async with ctx.require_database().session() as session:
-        entry = await service.get_whitelist_entry(session, user_id=user_id, entry_id=entry_id)
-        if entry is None:
-            raise HTTPException(status_code=404, detail="entry_id: no such whitelist entry")
+        entry = await _own_entry(session, user_id, entry_id)
         if body.name is not None:
             entry.name = body.name
         if "expires_at" in body.model_fields_set:
@@ -303,9 +308,7 @@ async def update_whitelist(
 @router.delete("/api/v1/whitelist/{entry_id}", status_code=204, tags=["whitelist"])
 async def delete_whitelist(entry_id: str = id_path(), user_id: str = UserId, ctx: ServiceContext = Ctx) -> Response:
     async with ctx.require_database().session() as session:
-        entry = await service.get_whitelist_entry(session, user_id=user_id, entry_id=entry_id)
-        if entry is None:
-            raise HTTPException(status_code=404, detail="entry_id: no such whitelist entry")
+        entry = await _own_entry(session, user_id, entry_id)
         await session.delete(entry)
         await session.commit()
     await _invalidate_user(ctx, user_id)
