@@ -10,15 +10,15 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import OpenedState
+from typing import TYPE_CHECKING, Any
 
 from answer_ninja.calls.vocabulary import Stage
 from answer_ninja.llm.base import ReplyContext, ReplyGenerator, ReplySource
 from answer_ninja.llm.safety import UnsafeReplyError, checked_reply
 from answer_ninja.platform.logging import get_logger
+
+if TYPE_CHECKING:
+    from purgatory import AsyncCircuitBreakerFactory
 
 log = get_logger(__name__)
 
@@ -58,10 +58,15 @@ class ReplyPlanner:
         self.templates_only = templates_only
         self.breaker_state = "closed"
         self._on_breaker_change = on_breaker_change
-        self._breakers = AsyncCircuitBreakerFactory(
-            default_threshold=breaker_failures, default_ttl=breaker_reset_seconds
-        )
-        self._breakers.add_listener(self._breaker_event)
+        self._breakers: AsyncCircuitBreakerFactory | None = None
+        if generator is not None:
+            # Imported only with an LLM: purgatory pulls in the Redis client, ~6 MB of every idle process.
+            from purgatory import AsyncCircuitBreakerFactory
+
+            self._breakers = AsyncCircuitBreakerFactory(
+                default_threshold=breaker_failures, default_ttl=breaker_reset_seconds
+            )
+            self._breakers.add_listener(self._breaker_event)
 
     @property
     def uses_llm(self) -> bool:
@@ -77,10 +82,12 @@ class ReplyPlanner:
 
     async def reply(self, context: ReplyContext, *, preparing: bool = False) -> ReplyOutcome:
         """The reply for ``context``; ``preparing`` (a dry run while the caller talks) allows the longer timeout."""
-        if self.generator is None or self.templates_only:
+        if self.generator is None or self._breakers is None or self.templates_only:
             return ReplyOutcome(context.template_reply, "template")
         if context.stage in TEMPLATE_ONLY_STAGES:
             return ReplyOutcome(context.template_reply, "template")
+        from purgatory.domain.model import OpenedState
+
         timeout = self.prepare_timeout_seconds if preparing else self.timeout_seconds
         started = time.perf_counter()
         try:

@@ -10,7 +10,6 @@ from answer_ninja.calls.termination import TerminationPolicy
 from answer_ninja.calls.vocabulary import Intent, Language, Persona, Stage
 from answer_ninja.llm.base import ReplyContext, ReplyGenerator
 from answer_ninja.llm.fallback import ReplyPlanner
-from answer_ninja.llm.openai_chat import build_llm_generator
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.health import DependencyCheck, describe_error
 from answer_ninja.platform.logging import get_logger
@@ -61,11 +60,20 @@ def _llm_check(ctx: ServiceContext, generator: ReplyGenerator) -> DependencyChec
     return DependencyCheck("llm", "provider", probe, required=False)
 
 
+def _llm_generator(settings: Settings) -> ReplyGenerator | None:
+    """The configured LLM client, or None. The SDK is imported only then: it costs ~20 MB of every idle process."""
+    if not (settings.llm_base_url or settings.azure_openai_configured):
+        return None
+    from answer_ninja.llm.openai_chat import build_llm_generator
+
+    return build_llm_generator(settings)
+
+
 def configure(app: FastAPI, ctx: ServiceContext) -> None:
     """Routes, the reply planner (LLM behind a breaker, or templates) and the soft LLM readiness check."""
     settings = ctx.settings
     # In DEGRADED_MODE no client is even built: the LLM is never called.
-    generator = None if settings.degraded_mode else build_llm_generator(settings)
+    generator = None if settings.degraded_mode else _llm_generator(settings)
 
     def on_breaker_change(state: str) -> None:
         metrics.LLM_CIRCUIT_OPEN.set(1 if state == "opened" else 0)
