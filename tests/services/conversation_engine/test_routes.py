@@ -147,3 +147,14 @@ async def test_degraded_mode_never_builds_an_llm_client() -> None:
         ready = (await client.get("/ready")).json()
         assert "llm" not in ready["checks"]
         assert (await client.get("/health")).json()["degraded"] is True
+
+
+async def test_language_and_persona_can_change_mid_call(client: httpx.AsyncClient) -> None:
+    first = await say(client, "c7", "您好，我们这边有新楼盘开盘，首付只要二十万")
+    second = await say(client, "c7", "sorry, do you speak English? new condos, small down payment", language="en-US")
+    assert (first["language"], second["language"]) == ("zh-CN", "en-US")
+    assert second["reply"].isascii()
+    third = await say(client, "c7", "but it's a real opportunity", persona="humorous")
+    assert third["persona"] == "humorous"
+    state = (await client.get("/api/v1/conversation/c7")).json()
+    assert (state["dialogue"]["language"], state["dialogue"]["persona"]) == ("en-US", "humorous")

@@ -73,11 +73,10 @@ class ConversationEngine:
         now = self.clock()
         record = await self.store.load(request.call_id) or self._new_record(request, now)
         state = dialogue_from_json(record["dialogue"])
-        if request.persona is not None and request.persona is not state.persona:
-            state = replace(state, persona=request.persona)
-        language = request.language or state.language
-        heard = understand(request.text, language)
-        outcome = take_turn(state, heard, read_cues(request.text, language), now=now, policy=self.policy)
+        # The voice loop may switch persona or language mid-call (the caller changed language, the user asked).
+        state = replace(state, persona=request.persona or state.persona, language=request.language or state.language)
+        heard = understand(request.text, state.language)
+        outcome = take_turn(state, heard, read_cues(request.text, state.language), now=now, policy=self.policy)
         new_state = outcome.state
         choice = choose_reply(
             language=new_state.language,
@@ -95,6 +94,8 @@ class ConversationEngine:
                 await self.store.save_prepared(key, reply.__dict__)
         elif not state.ended:
             await self._save_turn(record, new_state, request, choice.line_id, reply, heard.intent.value, now)
+            if self.planner.uses_llm:
+                await self.store.forget_prepared(key)
         latency_ms = (time.perf_counter() - started) * 1000
         self._observe(outcome, reply, latency_ms, request.dry_run or state.ended)
         return ManageResponse(
