@@ -5,10 +5,11 @@ Evidence about a caller (counted over everything we know, shared across users):
 * spam evidence  = spam_calls + 2 x spam_reports
 * ham evidence   = (total_calls - spam_calls) + 2 x not_spam_reports
 
-``spam_calls`` are finished calls whose conversation found a spam intent (sales, loan, investment, insurance,
-telecom, survey, scam ...); a finished call without one counts as weak evidence of a legitimate caller. A user's
-verdict counts twice as much as a call, because a person looked at it; each user has one verdict per caller
-(their latest), so one user cannot push a number to "spam" by reporting it a hundred times.
+``spam_calls`` are finished calls whose conversation found an unwanted intent (``calls.vocabulary.Intent``:
+sales, loan, investment, insurance, telecom, survey, real estate, scam); a finished call without one counts as
+weak evidence of a legitimate caller. A user's verdict counts twice as much as a call, because a person looked
+at it; each user has one verdict per caller (their latest), so one user cannot push a number to "spam" by
+reporting it a hundred times.
 
 * risk_score = (spam + 1) / (spam + ham + 2)   -- the Laplace rule of succession: 0.5 with no evidence, moving
   towards the observed spam share as evidence accumulates, never exactly 0 or 1.
@@ -24,16 +25,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from answer_ninja.calls.vocabulary import Intent
+
 # A user's verdict weighs as much as two calls: a human judgement is stronger evidence than a classifier's.
 REPORT_WEIGHT = 2
 # Evidence needed for confidence 0.5: five units (five calls, or two reports and a call).
 CONFIDENCE_HALF_POINT = 5.0
-
-SPAM_INTENTS = frozenset(
-    {"sales", "loan", "investment", "insurance", "telecom", "survey", "real_estate", "scam", "spam", "marketing"}
-)
-# Intents that say the caller had a real reason to reach the user: their number may be proposed for the whitelist.
-LEGITIMATE_INTENTS = frozenset({"personal", "delivery", "appointment", "legitimate", "known_contact"})
 
 
 @dataclass(frozen=True)
@@ -70,9 +67,18 @@ def assess(evidence: Evidence, category_counts: Mapping[str, int]) -> Assessment
     return Assessment(risk_score=round(risk, 4), confidence=round(confidence, 4), category=category)
 
 
-def is_spam_intent(intent: str | None) -> bool:
-    return intent is not None and intent.lower() in SPAM_INTENTS
+def _intent(name: str | None) -> Intent | None:
+    try:
+        return Intent(name.lower()) if name else None
+    except ValueError:  # a label outside the system's taxonomy says nothing either way
+        return None
 
 
-def is_legitimate_intent(intent: str | None) -> bool:
-    return intent is not None and intent.lower() in LEGITIMATE_INTENTS
+def is_spam_intent(name: str | None) -> bool:
+    """Sales, loan, investment, insurance, telecom, survey, real estate, scam: the taxonomy's unwanted calls."""
+    intent = _intent(name)
+    return intent is not None and intent.is_unwanted
+
+
+def is_legitimate_intent(name: str | None) -> bool:
+    return _intent(name) is Intent.LEGITIMATE
