@@ -29,37 +29,6 @@ FAST_RESPONDER = {
 DRILL_SERVICES = ["phone-gateway", "conversation-engine", "responder"]
 
 
-class SlackRecorder:
-    """A local HTTP endpoint that records what a Slack incoming webhook would receive."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                recorder.messages.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/XXXX"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> SlackRecorder:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class ProviderStandIn:
     """An HTTP listener standing in for the LLM provider's /v1/models: up or down on demand."""
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from tests.harness.monitoring import WebhookRecorder
 from tests.harness.servers import PostgresServer, RedisServer
 from tests.ops.drill_support import (
     ProviderStandIn,
-    SlackRecorder,
     audit,
     drill,
     drill_stack,
@@ -32,7 +32,7 @@ def _untouched(stack, service: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_kill_drill_from_the_cli_recovers_and_notifies(tmp_path: Path) -> None:
-    with SlackRecorder() as slack, drill_stack(tmp_path, {"SLACK_WEBHOOK_URL": slack.url}) as stack:
+    with WebhookRecorder() as slack, drill_stack(tmp_path, {"SLACK_WEBHOOK_URL": slack.url}) as stack:
         stack.wait_ready()
         result = subprocess.run(
             [sys.executable, "-m", "answer_ninja", "drill", "kill", "--service", "phone-gateway", "--json"],
@@ -61,7 +61,7 @@ def test_kill_drill_from_the_cli_recovers_and_notifies(tmp_path: Path) -> None:
         assert "5 Why" in shown
         assert "| detected |" in shown
         assert "restart phone-gateway" in shown
-        texts = [message["text"] for message in slack.messages]
+        texts = [body["text"] for _, body, _ in slack.received]
         assert any("服务: phone-gateway" in text and "[CRITICAL]" in text for text in texts)
         assert "✅ [RESOLVED]" in texts[-1]
         assert "- [X] 服务重启" in texts[-1]

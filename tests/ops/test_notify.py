@@ -7,7 +7,7 @@ import httpx
 from answer_ninja.ops.models import ActionKind, ActionOutcome, ActionRecord, FailureMode, IncidentStatus, utc_now
 from answer_ninja.ops.notify import Notifier, render_customer_notice, render_slack
 from answer_ninja.platform.settings import load_settings
-from tests.ops.drill_support import SlackRecorder
+from tests.harness.monitoring import WebhookRecorder
 from tests.ops.factories import incident
 
 
@@ -42,12 +42,12 @@ def test_customer_notice_before_and_after() -> None:
 
 
 async def test_notifier_posts_slack_json_to_the_webhook() -> None:
-    with SlackRecorder() as slack:
+    with WebhookRecorder() as slack:
         notifier = Notifier(load_settings(slack_webhook_url=slack.url))
         assert await notifier.notify(_incident()) is None
-    assert len(slack.messages) == 1
-    assert set(slack.messages[0]) == {"text"}
-    assert "服务: phone-gateway" in slack.messages[0]["text"]
+    [(_, body, _)] = slack.received
+    assert set(body) == {"text"}
+    assert "服务: phone-gateway" in body["text"]
 
 
 async def test_an_unreachable_webhook_is_reported_without_its_url() -> None:
