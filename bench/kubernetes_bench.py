@@ -20,11 +20,12 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.harness.kube import Behaviour, shared_cluster
 from tests.harness.kube_fixtures import Kube, close_namespace, open_namespace
-from tests.harness.monitoring import alerting_pipeline
+from tests.harness.monitoring import alerting_pipeline, wait_for
 
 from answer_ninja.ops.models import IncidentStatus
 from answer_ninja.ops.platforms.kubernetes import KubernetesPlatform
@@ -37,9 +38,9 @@ APPS = ("phone-gateway", "phone-gateway-backup", "realtime-processor", "conversa
 VICTIM = "conversation-engine"
 
 
-def first_failed_scrape(samples: list[list[float | str]], after: float) -> float:
-    """Wall-clock time of the first `up == 0` sample of the victim after the fault."""
-    return min(float(at) for at, value in samples if float(at) >= after - 1 and value == "0")
+def first_failed_scrape(series: list[dict[str, Any]], after: float) -> float:
+    """Wall-clock time of the first `up == 0` sample of any of the victim's pods after the fault."""
+    return min(float(at) for one in series for at, value in one["values"] if value == "0" and float(at) >= after - 1)
 
 
 def alert_run(kube: Kube, directory: Path) -> dict[str, float]:
@@ -53,16 +54,18 @@ def alert_run(kube: Kube, directory: Path) -> dict[str, float]:
             write_targets=lambda path: kube.simulator.write_scrape_targets(path, ns.name),
         ) as pipeline:
             prometheus = pipeline.prometheus
-            _wait(lambda: len(prometheus.query(f'up{{job="{VICTIM}"}} == 1')) == 2, 60)
+            wait_for(lambda: len(prometheus.query(f'up{{job="{VICTIM}"}} == 1')) == 2, 60, "victim scraped")
             time.sleep(2)
             injected_wall, injected = time.time(), time.monotonic()
             kube.simulator.break_pods(ns.name, VICTIM, Behaviour.CRASH_LOOP)
-            incident = _wait(lambda: next((i for i in pipeline.incidents() if i["status"] == "resolved"), None), 150)
-            _wait(lambda: pipeline.notifications("ServiceDown", "resolved"), 90)
+            incident = wait_for(
+                lambda: next((i for i in pipeline.incidents() if i["status"] == "resolved"), None), 150, "resolved"
+            )
+            wait_for(lambda: pipeline.notifications("ServiceDown", "resolved"), 90, "resolved notification")
             webhook = pipeline.notifications("ServiceDown", "firing")[0]
             resolved_note = pipeline.notifications("ServiceDown", "resolved")[0]
             samples = prometheus.query(f'up{{job="{VICTIM}"}}[5m]')
-            first_fail = min(first_failed_scrape(series["values"], injected_wall) for series in samples)
+            first_fail = first_failed_scrape(samples, injected_wall)
             resolved_at = datetime.fromisoformat(incident["resolved_at"]).timestamp()
             return {
                 "scrape_lag": first_fail - injected_wall,
@@ -114,16 +117,6 @@ async def probe_run(kube: Kube, directory: Path) -> dict[str, float]:
         await responder.close()
         await platform.close()
         close_namespace(ns)
-
-
-def _wait(check, timeout: float):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise TimeoutError(f"not within {timeout}s")
 
 
 def summary(name: str, values: list[float]) -> str:

@@ -27,7 +27,7 @@ def base() -> dict[tuple[str, str], dict[str, Any]]:
     return objects("base")
 
 
-@pytest.mark.parametrize("overlay", ["base", "overlays/dev", "overlays/prod", "overlays/api-1.20"])
+@pytest.mark.parametrize("overlay", [".", "base", "overlays/dev", "overlays/prod", "overlays/api-1.20"])
 def test_every_overlay_renders_into_ai_ninja(overlay: str) -> None:
     rendered = objects(overlay)
     assert ("Namespace", "ai-ninja") in rendered
@@ -65,6 +65,10 @@ def test_deployment_and_service_as_the_runbook_names_them(
     # Numeric: the runbook curls localhost:$(... .spec.ports[0].targetPort)/health.
     assert first["targetPort"] == port
     assert first["port"] == port
+
+
+def test_deploy_k8s_itself_is_the_base(base: dict[tuple[str, str], Any]) -> None:
+    assert objects(".") == base
 
 
 def test_autoscaling_and_disruption_budgets(base: dict[tuple[str, str], Any]) -> None:

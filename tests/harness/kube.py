@@ -4,8 +4,10 @@ The two Kubernetes binaries are built from Debian's ``kubernetes`` source packag
 ``scripts/install.d/50-kubernetes.sh`` and cached under ``$ANSWER_NINJA_CACHE/kube/bin``; etcd is Debian's.
 There is no scheduler and no kubelet, so :class:`PodSimulator` plays both: it binds every pod to a fake Node,
 reports it Running/Ready (or not-ready, or CrashLoopBackOff, on request), force-deletes terminating pods, and
-serves ``kubectl logs`` as a tiny kubelet over HTTPS. Everything else (Deployments -> ReplicaSets -> Pods,
-rollouts, Endpoints, RBAC, admission) is the real Kubernetes code.
+serves ``kubectl logs`` as a tiny kubelet over HTTPS, and gives each running pod a small HTTP server (/health,
+/ready, /metrics) on loopback. :class:`ServiceProxy` plays kube-proxy: it routes to a Service's ready endpoints as
+the real endpoints controller lists them. Everything else (Deployments -> ReplicaSets -> Pods, rollouts,
+Endpoints, RBAC, admission, service-account tokens) is the real Kubernetes code.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Endpoints, Event, Node, Pod
 
 from tests.harness.servers import free_port, wait_for_port
+from tests.telephony.recorder import self_signed_certificate
 
 SIM_NODE = "sim-node-1"
 ADMIN_TOKEN = "answer-ninja-test-admin-token"
@@ -545,30 +548,7 @@ class _FakeKubelet:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> None:
-        key, cert = self.directory / "kubelet.key", self.directory / "kubelet.crt"
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                "-keyout",
-                str(key),
-                "-out",
-                str(cert),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        cert, key = self_signed_certificate(self.directory)  # the API server does not verify kubelets here
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
