@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
 from answer_ninja.services.realtime_processor.replies import CallContext, KeywordReplyStandIn
-from answer_ninja.services.realtime_processor.session import CallSession, PassStats, SessionConfig
+from answer_ninja.services.realtime_processor.session import CallSession, SessionConfig
 from answer_ninja.speech.standins import FixedDelayTextToSpeech, ToneSpeechToText, tone
 from answer_ninja.speech.vad import EnergyVad
 from answer_ninja.telephony.codec import PCM_FRAME_BYTES, frames
@@ -90,7 +90,6 @@ def make_session(
     stt_delay: float = 0.0,
     config: SessionConfig | None = None,
     supports_marks: bool = True,
-    pass_stats: PassStats | None = None,
 ) -> tuple[CallSession, Caller, KeywordReplyStandIn, RecordingOutput]:
     output = RecordingOutput(supports_marks=supports_marks)
     clock = FrameClock()
@@ -106,6 +105,5 @@ def make_session(
         prepared=PreparedAudio(tts),
         config=config or SessionConfig(),
         clock=clock,
-        pass_stats=pass_stats,
     )
     return session, Caller(session, clock, output), replies, output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from answer_ninja.services.realtime_processor.session import PassStats, SessionConfig
+from answer_ninja.services.realtime_processor.session import SessionConfig
 from tests.services.realtime_processor.fakes import make_session
 
 PITCH = "Hello, I am calling about a special loan offer for you today"
@@ -126,17 +126,3 @@ async def test_slow_transcription_is_waited_for_when_nothing_was_prepared() -> N
     turn = session.turns[-1]
     assert turn.caller_text == "Hi"
     assert turn.speculative is False
-
-
-async def test_slow_passes_switch_partials_off() -> None:
-    stats = PassStats()
-    stats.observe(3000)
-    assert not stats.partials_worthwhile
-    session, caller, replies, _ = make_session([PITCH], pass_stats=stats)
-    await session.start()
-    caller.play_out()
-    await caller.say(PITCH, 2.0)
-    assert not any(dry for _, _, dry in replies.requests)  # no partial pass, so nothing to prepare yet
-    await caller.silence(0.5)
-    assert session.turns[-1].caller_text == PITCH  # the final pass, started at the pause, answers
-    assert session.turns[-1].speculative is False

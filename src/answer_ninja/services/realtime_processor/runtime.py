@@ -17,7 +17,7 @@ from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
 from answer_ninja.services.realtime_processor.call_store import FinishedCall, notify_finished, save_call
 from answer_ninja.services.realtime_processor.providers import SpeechProviders
 from answer_ninja.services.realtime_processor.replies import CallContext, ReplyClient
-from answer_ninja.services.realtime_processor.session import AudioOutput, CallSession, PassStats, SessionConfig
+from answer_ninja.services.realtime_processor.session import AudioOutput, CallSession, SessionConfig
 from answer_ninja.speech.base import SUPPORTED_LANGUAGES
 
 log = get_logger(__name__)
@@ -57,7 +57,6 @@ class VoiceRuntime:
     _requests: dict[str, CallRequest] = field(default_factory=dict)
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
     presynthesis_done: bool = False
-    pass_stats: PassStats = field(default_factory=PassStats)
 
     def __post_init__(self) -> None:
         self.prepared = PreparedAudio(self.providers.tts, directory=self.settings.data_dir / "voice-cache")
@@ -83,7 +82,6 @@ class VoiceRuntime:
             replies=self.replies,
             prepared=self.prepared,
             config=self.session_config(request),
-            pass_stats=self.pass_stats,
         )
         self.sessions[request.call_id] = session
         self._requests[request.call_id] = request

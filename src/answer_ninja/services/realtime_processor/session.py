@@ -37,9 +37,6 @@ PREROLL_FRAMES = 10
 PARTIAL_EVERY_MS = 300
 # Shortest audio worth a partial pass (Whisper hallucinates on fragments).
 MIN_PARTIAL_MS = 400
-# Partial passes pay off only while a pass is fast: when passes take longer than this (a busy machine), a partial
-# hears too little to answer on and only delays the final pass behind it, so only final passes run.
-PARTIAL_PASS_BUDGET_MS = 1500
 # A final pass may miss this much of the utterance's end (the silence that ended the turn): still "complete".
 FINAL_SLACK_BYTES = 16 * PCM_FRAME_BYTES
 # Carriers echo marks as audio plays; if one never does, the audio is taken as played this long after its end.
@@ -63,20 +60,6 @@ class AudioOutput(Protocol):
     async def clear(self) -> None: ...
 
     async def hangup(self) -> None: ...
-
-
-@dataclass
-class PassStats:
-    """How long speech-to-text passes take lately (shared by the calls of a process, which share the model)."""
-
-    ema_ms: float = 0.0
-
-    def observe(self, ms: float) -> None:
-        self.ema_ms = ms if self.ema_ms == 0 else 0.8 * self.ema_ms + 0.2 * ms
-
-    @property
-    def partials_worthwhile(self) -> bool:
-        return self.ema_ms <= PARTIAL_PASS_BUDGET_MS
 
 
 @dataclass
@@ -160,7 +143,6 @@ class CallSession:
         prepared: PreparedAudio,
         config: SessionConfig | None = None,
         clock: Callable[[], float] = time.perf_counter,
-        pass_stats: PassStats | None = None,
     ) -> None:
         self.call = call
         self.output = output
@@ -171,7 +153,6 @@ class CallSession:
         self.prepared = prepared
         self.config = config or SessionConfig()
         self.clock = clock
-        self.pass_stats = pass_stats or PassStats()
         self.detector = TurnDetector(end_of_turn_silence_ms=self.config.end_of_turn_silence_ms)
         self.started_at = datetime.now(UTC)
         self.turns: list[Turn] = []
@@ -275,11 +256,7 @@ class CallSession:
             return
         want_final = self._final_wanted and not _complete(self._partial, self._generation, size)
         new_ms = (size - self._pass_started_bytes) / _BYTES_PER_MS
-        if not want_final and (
-            new_ms < PARTIAL_EVERY_MS
-            or size / _BYTES_PER_MS < MIN_PARTIAL_MS
-            or not self.pass_stats.partials_worthwhile
-        ):
+        if not want_final and (new_ms < PARTIAL_EVERY_MS or size / _BYTES_PER_MS < MIN_PARTIAL_MS):
             return
         final = self.detector.silence_ms > 0 or not self.detector.in_speech
         self._pass_started_bytes = size
@@ -290,7 +267,6 @@ class CallSession:
         text = await self.stt.transcribe(audio, self.call.language)
         pass_ms = (self.clock() - started) * 1000
         metrics.COMPONENT_LATENCY.labels("stt_pass").observe(pass_ms / 1000)
-        self.pass_stats.observe(pass_ms)
         current = self._partial
         if current is not None and current.generation == generation and len(audio) < current.covered_bytes:
             return  # a newer pass already answered
