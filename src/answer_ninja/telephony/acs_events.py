@@ -3,7 +3,8 @@ through the official call automation SDK (answer with bidirectional media stream
 
 Event Grid posts a JSON array of events. ``Microsoft.EventGrid.SubscriptionValidationEvent`` must be answered
 with ``{"validationResponse": <validationCode>}``; ``Microsoft.Communication.IncomingCall`` carries the caller, the
-dialled number and the ``incomingCallContext`` that the call automation API needs to act on the call.
+dialled number and the ``incomingCallContext`` that the call automation API needs to act on the call. A call
+that was answered is then known by its call connection id (hang-up).
 """
 
 from __future__ import annotations
@@ -107,6 +108,10 @@ class AcsCallControl:
 
     async def reject(self, call: AcsIncomingCall) -> None:
         await self._client.reject_call(call.incoming_call_context, call_reject_reason="busy")
+
+    async def hang_up(self, call_connection_id: str) -> None:
+        """End the call for everyone on it (the AI is done, or the call must stop)."""
+        await self._client.get_call_connection(call_connection_id).hang_up(is_for_everyone=True)
 
     async def close(self) -> None:
         await self._client.close()

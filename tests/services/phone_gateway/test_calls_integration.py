@@ -209,6 +209,9 @@ def test_event_grid_handshake_and_incoming_call_answered_through_the_sdk(
                 f"/acs/callbacks?call_id={handled['call_id']}",
                 json=[{"type": "Microsoft.Communication.CallConnected", "data": {}}],
             )
+            hung_up = gateway.post(f"/internal/v1/calls/{handled['call_id']}/hangup")
+        assert hung_up.status_code == 204
+        assert acs.requests[-1].path.startswith("/calling/callConnections/conn-9:terminate")
         assert handled["decision"] == "ai"
         assert handled["stream_url"].endswith("/media/acs")
         assert missing.status_code == 422
@@ -216,7 +219,8 @@ def test_event_grid_handshake_and_incoming_call_answered_through_the_sdk(
         assert connected.status_code == 204
         stored = record(live, handled["call_id"])
         assert stored["carrier"] == "acs"
-        assert stored["status"] == "in-progress"
+        assert stored["status"] == "ended"
+        assert stored["answered_at"] is not None
         assert stored["details"]["acs"] == "conn-9"
         answer = acs.requests[0]
         assert answer.body["mediaStreamingOptions"]["transportUrl"].endswith("/media/acs")

@@ -218,6 +218,25 @@ async def call_status(body: CallStatusIn, call_id: str = id_path(), ctx: Service
     return Response(status_code=204)
 
 
+@router.post("/internal/v1/calls/{call_id}/hangup", status_code=204, tags=["internal"], response_class=Response)
+async def hang_up(call_id: str = id_path(), ctx: ServiceContext = Ctx) -> Response:
+    """End a call: through the ACS SDK for an answered ACS call; Twilio and loopback calls end when their media
+    stream closes, so for them this only completes the record."""
+    async with ctx.require_database().session() as session:
+        record = await session.get(CallRecord, call_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail="call_id: no such call")
+    connection_id = (record.details or {}).get("acs")
+    control = ctx.extras.get("acs_control")
+    if record.carrier == "acs" and isinstance(connection_id, str) and isinstance(control, acs_events.AcsCallControl):
+        try:
+            await control.hang_up(connection_id)
+        except Exception as error:  # the carrier may have ended it already; the record still ends
+            log.warning("acs_hang_up_failed", call_id=call_id, error_type=type(error).__name__)
+    await flows.update_status(ctx, call_id=call_id, status="ended")
+    return Response(status_code=204)
+
+
 @router.get("/internal/v1/calls/{call_id}", response_model=CallRecordOut, tags=["internal"])
 async def call_record(call_id: str = id_path(), ctx: ServiceContext = Ctx) -> CallRecordOut:
     async with ctx.require_database().session() as session:
