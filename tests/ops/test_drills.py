@@ -108,6 +108,19 @@ def test_bad_release_drill_rolls_back(tmp_path: Path) -> None:
         assert len(revisions["revisions"]) == 2
 
 
+def test_oom_drill_raises_the_memory_limit(tmp_path: Path) -> None:
+    with drill_stack(tmp_path) as stack:
+        result = drill(stack, "oom", services=["conversation-engine"])
+        assert result.mode == "A"
+        assert result.incident is not None
+        assert result.incident["diagnosis"]["causes"] == {"conversation-engine": "oom"}
+        assert result.actions == ["raise_limits"]
+        assert result.passed
+        _status, deployment = stack.get(stack.supervisor_url + "/services/conversation-engine/revisions")
+        assert deployment["memory_limit_mb"] == 1024
+        _untouched(stack, "phone-gateway")
+
+
 def test_two_services_down_is_mode_b_restarted_in_runbook_order(tmp_path: Path) -> None:
     with drill_stack(
         tmp_path, services=[*["phone-gateway", "conversation-engine", "user-management"], "responder"]

@@ -19,6 +19,7 @@ from rich.table import Table
 from answer_ninja.cli import app
 from answer_ninja.cli.common import console, err_console, settings_or_exit
 from answer_ninja.ops.models import ActionKind, ActionOutcome, PlannedAction
+from answer_ninja.ops.notify import render_customer_notice
 from answer_ninja.ops.platforms import build_platform
 from answer_ninja.ops.platforms.base import Platform
 from answer_ninja.ops.policy import BACKUPS, DEGRADE_RESTARTS, plan
@@ -255,8 +256,12 @@ def incidents(limit: int = typer.Option(20, min=1, max=500), as_json: bool = typ
 
 
 @ops_app.command()
-def incident(incident_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
-    """One incident: its timeline and the postmortem (Markdown)."""
+def incident(
+    incident_id: str,
+    as_json: bool = typer.Option(False, "--json"),
+    customer: bool = typer.Option(False, "--customer", help="The customer notice instead of the postmortem"),
+) -> None:
+    """One incident: its timeline and the postmortem (Markdown), or the customer notice."""
     found = _store(settings_or_exit()).get(incident_id)
     if found is None:
         err_console.print(f"[red]error:[/red] no incident {incident_id}")
@@ -265,7 +270,7 @@ def incident(incident_id: str, as_json: bool = typer.Option(False, "--json")) ->
         print(json.dumps(incident_to_dict(found), ensure_ascii=False))
         return
     # Plain print: Markdown tables and checkboxes must reach the terminal (and pipes) as written.
-    print(postmortem(found))
+    print(render_customer_notice(found) if customer else postmortem(found))
 
 
 @ops_app.command()

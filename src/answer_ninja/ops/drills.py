@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from answer_ninja.ops.models import FailureMode
+from answer_ninja.ops.platforms.base import ResourceLimits
 from answer_ninja.ops.platforms.local import LocalPlatform
 
 
@@ -38,6 +39,7 @@ FAULTS: dict[str, Fault] = {
         Fault("crash-loop", FailureMode.SINGLE_SERVICE, "bad app-config value (LOG_LEVEL=LOUD), then restart"),
         Fault("hang", FailureMode.SINGLE_SERVICE, "SIGSTOP: alive but not answering"),
         Fault("bad-release", FailureMode.SINGLE_SERVICE, "deploy a revision that never gets ready"),
+        Fault("oom", FailureMode.SINGLE_SERVICE, "a memory limit the service cannot live in (16Mi)"),
         Fault(
             "two-down",
             FailureMode.MULTIPLE_SERVICES,
@@ -52,6 +54,7 @@ FAULTS: dict[str, Fault] = {
 # The bad release: a command that runs forever and never listens, so the revision never gets ready.
 NEVER_READY_ARGV = [sys.executable, "-c", "import time; time.sleep(86400)"]
 BAD_CONFIG = {"LOG_LEVEL": "LOUD"}
+TOO_LITTLE_MEMORY = "16Mi"
 
 
 @dataclass
@@ -147,6 +150,8 @@ async def inject(fault: Fault, platform: LocalPlatform, services: list[str], sto
     elif fault.name == "crash-loop":
         await platform.patch_config(dict(BAD_CONFIG))
         await platform.restart(services[0])
+    elif fault.name == "oom":
+        await platform.set_resource_limits(services[0], ResourceLimits(memory=TOO_LITTLE_MEMORY))
     elif fault.name == "bad-release":
         await platform.deploy(
             services[0], env={}, argv=NEVER_READY_ARGV, change_cause="drill: release that never gets ready"

@@ -234,12 +234,11 @@ _RAN = (ActionOutcome.SUCCEEDED, ActionOutcome.FAILED)
 
 
 def _double(memory: str | None) -> str:
-    if memory is None:
-        return DEFAULT_RAISED_MEMORY
-    if memory.endswith("Mi"):
-        return f"{int(memory.removesuffix('Mi')) * 2}Mi"
-    if memory.endswith("Gi"):
-        return f"{int(memory.removesuffix('Gi')) * 2}Gi"
+    """Twice the limit, and at least 1Gi: a limit low enough to OOM a service rarely fits in twice itself."""
+    if memory is not None and memory.endswith("Gi"):
+        return f"{max(1, int(memory.removesuffix('Gi')) * 2)}Gi"
+    if memory is not None and memory.endswith("Mi"):
+        return f"{max(1024, int(memory.removesuffix('Mi')) * 2)}Mi"
     return DEFAULT_RAISED_MEMORY
 
 

@@ -48,6 +48,9 @@ def test_incidents_and_postmortem(client: TestClient, tmp_path: Path) -> None:
     assert client.get("/incidents/INC-test").json()["services"] == ["phone-gateway"]
     assert "5 Why" in client.get("/incidents/INC-test/postmortem").text
     assert client.get("/incidents/nope").status_code == 404
+    notice = client.get("/incidents/INC-test/customer-notice").text
+    assert notice.startswith("尊敬的客户")
+    assert "AI Answer Ninja技术团队" in notice
 
 
 def test_approvals_are_decided_once_and_audited(client: TestClient, tmp_path: Path) -> None:

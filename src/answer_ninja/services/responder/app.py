@@ -1,7 +1,8 @@
 """responder (port 3009): detects, diagnoses, fixes, verifies, escalates and reports outages of the others.
 
 Routes: ``POST /alerts`` (Alertmanager v4 webhook), ``GET /incidents``, ``GET /incidents/{id}``,
-``GET /incidents/{id}/postmortem`` (Markdown), ``GET /audit``, ``GET /approvals``, ``POST /approvals/{id}``.
+``GET /incidents/{id}/postmortem`` (Markdown), ``GET /incidents/{id}/customer-notice``,
+``GET /audit``, ``GET /approvals``, ``POST /approvals/{id}``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from answer_ninja.ops.alerts import AlertmanagerPayload, signals_from
+from answer_ninja.ops.notify import render_customer_notice
 from answer_ninja.ops.platforms import build_platform
 from answer_ninja.ops.report import postmortem
 from answer_ninja.ops.responder import Responder
@@ -86,6 +88,14 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
         if found is None:
             raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
         return postmortem(found)
+
+    @app.get("/incidents/{incident_id}/customer-notice", response_class=PlainTextResponse, tags=["responder"])
+    async def incident_customer_notice(incident_id: str) -> str:
+        """The runbook's customer notice template, filled for this incident (for whoever sends it)."""
+        found = store.get(incident_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
+        return render_customer_notice(found)
 
     @app.get("/audit", tags=["responder"])
     async def audit(limit: int = 100) -> list[dict[str, Any]]:
