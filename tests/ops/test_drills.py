@@ -14,6 +14,7 @@ import pytest
 
 from tests.harness.monitoring import WebhookRecorder
 from tests.harness.servers import PostgresServer, RedisServer
+from tests.harness.stack import LocalStack
 from tests.ops.drill_support import (
     ProviderStandIn,
     audit,
@@ -26,7 +27,7 @@ from tests.ops.drill_support import (
 pytestmark = pytest.mark.integration
 
 
-def _untouched(stack, service: str) -> None:  # type: ignore[no-untyped-def]
+def _untouched(stack: LocalStack, service: str) -> None:
     status = stack.service_status(service)
     assert status["restarts"] == 0, f"{service} was restarted: {status['events']}"
 

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import httpx
 
-from answer_ninja.ops.models import ActionKind, ActionOutcome, ActionRecord, FailureMode, IncidentStatus, utc_now
+from answer_ninja.ops.models import (
+    ActionKind,
+    ActionOutcome,
+    ActionRecord,
+    FailureMode,
+    Incident,
+    IncidentStatus,
+    utc_now,
+)
 from answer_ninja.ops.notify import Notifier, render_customer_notice, render_slack
 from answer_ninja.platform.settings import load_settings
 from tests.harness.monitoring import WebhookRecorder
 from tests.ops.factories import incident
 
 
-def _incident():  # type: ignore[no-untyped-def]
+def _incident() -> Incident:
     opened = incident("phone-gateway")
     opened.mode = FailureMode.SINGLE_SERVICE
     opened.status = IncidentStatus.MITIGATING

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
@@ -26,15 +26,15 @@ def _platform(stack: LocalStack) -> LocalPlatform:
     return LocalPlatform(load_settings(supervisor_port=stack.supervisor_port), supervisor_url=stack.supervisor_url)
 
 
-def _run(stack: LocalStack, work):  # type: ignore[no-untyped-def]
-    async def go():  # type: ignore[no-untyped-def]
+def _run(stack: LocalStack, work: Callable[[LocalPlatform], Awaitable[None]]) -> None:
+    async def go() -> None:
         platform = _platform(stack)
         try:
-            return await work(platform)
+            await work(platform)
         finally:
             await platform.close()
 
-    return asyncio.run(go())
+    asyncio.run(go())
 
 
 def test_observe_instances_events_logs_node(stack: LocalStack) -> None:
