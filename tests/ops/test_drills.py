@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from answer_ninja.ops.drills import DrillResult
 from tests.harness.monitoring import WebhookRecorder
 from tests.harness.servers import PostgresServer, RedisServer
 from tests.harness.stack import LocalStack
@@ -30,6 +31,15 @@ pytestmark = pytest.mark.integration
 def _untouched(stack: LocalStack, service: str) -> None:
     status = stack.service_status(service)
     assert status["restarts"] == 0, f"{service} was restarted: {status['events']}"
+
+
+def _assert_fixed(result: DrillResult, service: str, cause: str, action: str) -> None:
+    """A single-service drill: mode A, the right cause, one remedy that worked, verified recovery."""
+    assert result.mode == "A"
+    assert result.incident is not None
+    assert result.incident["diagnosis"]["causes"] == {service: cause}
+    assert result.actions == [action]
+    assert result.passed
 
 
 def test_kill_drill_from_the_cli_recovers_and_notifies(tmp_path: Path) -> None:
@@ -72,12 +82,9 @@ def test_kill_drill_from_the_cli_recovers_and_notifies(tmp_path: Path) -> None:
 def test_crash_loop_drill_restores_the_known_good_config(tmp_path: Path) -> None:
     with drill_stack(tmp_path) as stack:
         result = drill(stack, "crash-loop")
-        assert result.mode == "A"
+        _assert_fixed(result, "phone-gateway", "bad_config", "restore_config")
         assert result.incident is not None
-        assert result.incident["diagnosis"]["causes"] == {"phone-gateway": "bad_config"}
         assert any("LOG_LEVEL" in line for line in result.incident["diagnosis"]["evidence"])
-        assert result.actions == ["restore_config"]
-        assert result.passed
         _status, config = stack.get(stack.supervisor_url + "/config")
         assert "LOG_LEVEL" not in config
         _untouched(stack, "conversation-engine")
@@ -86,11 +93,7 @@ def test_crash_loop_drill_restores_the_known_good_config(tmp_path: Path) -> None
 def test_hang_drill_restarts_the_stopped_process(tmp_path: Path) -> None:
     with drill_stack(tmp_path) as stack:
         result = drill(stack, "hang", services=["conversation-engine"])
-        assert result.mode == "A"
-        assert result.incident is not None
-        assert result.incident["diagnosis"]["causes"] == {"conversation-engine": "hang"}
-        assert result.actions == ["restart"]
-        assert result.passed
+        _assert_fixed(result, "conversation-engine", "hang", "restart")
         assert result.mttr_seconds is not None
         assert result.mttr_seconds < 30
         _untouched(stack, "phone-gateway")
@@ -99,11 +102,7 @@ def test_hang_drill_restarts_the_stopped_process(tmp_path: Path) -> None:
 def test_bad_release_drill_rolls_back(tmp_path: Path) -> None:
     with drill_stack(tmp_path) as stack:
         result = drill(stack, "bad-release")
-        assert result.mode == "A"
-        assert result.incident is not None
-        assert result.incident["diagnosis"]["causes"] == {"phone-gateway": "bad_release"}
-        assert result.actions == ["rollback"]
-        assert result.passed
+        _assert_fixed(result, "phone-gateway", "bad_release", "rollback")
         _status, revisions = stack.get(stack.supervisor_url + "/services/phone-gateway/revisions")
         assert revisions["current"] == 1
         assert len(revisions["revisions"]) == 2
@@ -112,11 +111,7 @@ def test_bad_release_drill_rolls_back(tmp_path: Path) -> None:
 def test_oom_drill_raises_the_memory_limit(tmp_path: Path) -> None:
     with drill_stack(tmp_path) as stack:
         result = drill(stack, "oom", services=["conversation-engine"])
-        assert result.mode == "A"
-        assert result.incident is not None
-        assert result.incident["diagnosis"]["causes"] == {"conversation-engine": "oom"}
-        assert result.actions == ["raise_limits"]
-        assert result.passed
+        _assert_fixed(result, "conversation-engine", "oom", "raise_limits")
         _status, deployment = stack.get(stack.supervisor_url + "/services/conversation-engine/revisions")
         assert deployment["memory_limit_mb"] == 1024
         _untouched(stack, "phone-gateway")

@@ -16,6 +16,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from answer_ninja.ops.alerts import AlertmanagerPayload, signals_from
+from answer_ninja.ops.models import Incident
 from answer_ninja.ops.notify import render_customer_notice
 from answer_ninja.ops.platforms import build_platform
 from answer_ninja.ops.report import postmortem
@@ -62,6 +63,12 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     ctx.on_startup.append(start)
     ctx.on_shutdown.append(shutdown)
 
+    def incident_or_404(incident_id: str) -> Incident:
+        found = store.get(incident_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
+        return found
+
     @app.post("/alerts", status_code=202, tags=["responder"], summary="Alertmanager webhook (payload version 4)")
     async def alerts(payload: AlertmanagerPayload) -> dict[str, Any]:
         signals = signals_from(payload)
@@ -77,24 +84,18 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
 
     @app.get("/incidents/{incident_id}", tags=["responder"])
     async def incident(incident_id: str) -> dict[str, Any]:
-        found = store.get(incident_id)
-        if found is None:
-            raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
+        found = incident_or_404(incident_id)
         return incident_to_dict(found)
 
     @app.get("/incidents/{incident_id}/postmortem", response_class=PlainTextResponse, tags=["responder"])
     async def incident_postmortem(incident_id: str) -> str:
-        found = store.get(incident_id)
-        if found is None:
-            raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
+        found = incident_or_404(incident_id)
         return postmortem(found)
 
     @app.get("/incidents/{incident_id}/customer-notice", response_class=PlainTextResponse, tags=["responder"])
     async def incident_customer_notice(incident_id: str) -> str:
         """The runbook's customer notice template, filled for this incident (for whoever sends it)."""
-        found = store.get(incident_id)
-        if found is None:
-            raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
+        found = incident_or_404(incident_id)
         return render_customer_notice(found)
 
     @app.get("/audit", tags=["responder"])
