@@ -17,6 +17,9 @@ from tests.harness.servers import free_port
 
 pytestmark = pytest.mark.integration
 
+# Long enough for a cold first generation on two busy cores: these tests are about structure, not speed.
+PATIENT = 30.0  # the settings allow at most 30 s
+
 CONTEXT = ReplyContext(
     language=Language.EN_US,
     persona=Persona.POLITE,
@@ -35,10 +38,10 @@ def generator_for(base_url: str, *, timeout: float, max_tokens: int = 12) -> Ope
 
 
 async def test_the_server_answers_a_chat_completion_with_text(llm_server: LlmServer) -> None:
-    generator = generator_for(llm_server.base_url, timeout=20)
+    generator = generator_for(llm_server.base_url, timeout=PATIENT)
     try:
         await generator.probe(5)
-        text = await generator.generate(CONTEXT, timeout=20)
+        text = await generator.generate(CONTEXT, timeout=PATIENT)
     finally:
         await generator.close()
     assert isinstance(text, str)
@@ -46,8 +49,8 @@ async def test_the_server_answers_a_chat_completion_with_text(llm_server: LlmSer
 
 
 async def test_a_reply_with_enough_time_comes_from_the_llm_or_says_why_not(llm_server: LlmServer) -> None:
-    generator = generator_for(llm_server.base_url, timeout=20)
-    planner = ReplyPlanner(generator, timeout_seconds=20, breaker_failures=3, breaker_reset_seconds=30)
+    generator = generator_for(llm_server.base_url, timeout=PATIENT)
+    planner = ReplyPlanner(generator, timeout_seconds=PATIENT, breaker_failures=3, breaker_reset_seconds=30)
     try:
         outcome = await planner.reply(CONTEXT)
     finally:
@@ -75,7 +78,7 @@ async def test_the_budget_timeout_falls_back_and_then_the_breaker_opens(llm_serv
         await generator.close()
     assert [first.fallback_reason, second.fallback_reason] == ["timeout", "timeout"]
     assert first.llm_ms is not None
-    assert first.llm_ms < 200, "the timeout bounds the wait"
+    assert first.llm_ms < 1000, "the timeout bounds the wait (a generation takes seconds here)"
     assert third.fallback_reason == "circuit_open"
     assert third.llm_ms is None, "an open circuit does not even try"
     assert {first.text, second.text, third.text} == {CONTEXT.template_reply}

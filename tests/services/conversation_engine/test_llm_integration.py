@@ -13,7 +13,9 @@ pytestmark = pytest.mark.integration
 
 
 async def test_with_the_llm_up_ready_checks_it_and_turns_use_it_or_fall_back(llm_server: LlmServer) -> None:
-    settings = engine_settings(llm_base_url=llm_server.base_url, llm_timeout_seconds=20, llm_max_tokens=12)
+    settings = engine_settings(
+        llm_base_url=llm_server.base_url, llm_timeout_seconds=30, llm_prepare_timeout_seconds=30, llm_max_tokens=12
+    )
     async for client in app_client(create_app(settings)):
         ready = (await client.get("/ready")).json()
         assert ready["checks"]["llm"]["ok"] is True
@@ -26,7 +28,9 @@ async def test_with_the_llm_up_ready_checks_it_and_turns_use_it_or_fall_back(llm
 
 
 async def test_a_dry_run_prepares_the_llm_reply_the_real_turn_speaks(llm_server: LlmServer) -> None:
-    settings = engine_settings(llm_base_url=llm_server.base_url, llm_timeout_seconds=20, llm_max_tokens=12)
+    settings = engine_settings(
+        llm_base_url=llm_server.base_url, llm_timeout_seconds=30, llm_prepare_timeout_seconds=30, llm_max_tokens=12
+    )
     async for client in app_client(create_app(settings)):
         await say(client, "l2", "您好，我们有一款理财产品，年化收益百分之十二")
         dry = await say(client, "l2", "但是收益真的很高", dry_run=True)
