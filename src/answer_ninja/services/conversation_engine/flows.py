@@ -5,6 +5,7 @@ The engine is the only place that touches both the pure call domain and the cach
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -48,6 +49,9 @@ class ConversationEngine:
     ) -> None:
         self.store = store
         self.planner = planner
+        # Dry runs still waiting for the LLM, by prepared-reply key: the real turn that arrives meanwhile waits
+        # for that answer (within its own budget) instead of asking the LLM a second time.
+        self._preparing: dict[str, asyncio.Task[ReplyOutcome]] = {}
         self.policy = policy
         self.default_persona = default_persona
         self.clock = clock
@@ -89,10 +93,7 @@ class ConversationEngine:
         )
         key = prepared_key(request.call_id, new_state.turn, request.text, new_state.persona, new_state.language)
         reply = await self._reply(record, new_state, request, choice.text, key)
-        if request.dry_run:
-            if self.planner.uses_llm:  # templates are deterministic; only an LLM reply needs keeping
-                await self.store.save_prepared(key, reply.__dict__)
-        elif not state.ended:
+        if not request.dry_run and not state.ended:
             await self._save_turn(record, new_state, request, choice.line_id, reply, heard.intent.value, now)
             if self.planner.uses_llm:
                 await self.store.forget_prepared(key)
@@ -118,13 +119,38 @@ class ConversationEngine:
         self, record: dict[str, Any], state: DialogueState, request: ManageRequest, template: str, key: str
     ) -> ReplyOutcome:
         """The reply a dry run prepared for exactly this turn, else a new one (LLM or template)."""
-        prepared = await self.store.load_prepared(key) if self.planner.uses_llm else None
+        if not self.planner.uses_llm:
+            return await self.planner.reply(self._context(record, state, request, template))
+        prepared = await self.store.load_prepared(key)
         if prepared is not None:
             return ReplyOutcome(**prepared)
+        in_flight = self._preparing.get(key)
+        if request.dry_run:
+            if in_flight is None:
+                in_flight = asyncio.create_task(self._prepare(self._context(record, state, request, template), key))
+                self._preparing[key] = in_flight
+                in_flight.add_done_callback(lambda _: self._preparing.pop(key, None))
+            # Shielded: a dry-run request the voice loop gives up on still leaves its reply for the real turn.
+            return await asyncio.shield(in_flight)
+        if in_flight is not None:
+            try:
+                async with asyncio.timeout(self.planner.timeout_seconds):
+                    return await asyncio.shield(in_flight)
+            except TimeoutError:
+                return ReplyOutcome(template, "template", "timeout")
+        return await self.planner.reply(self._context(record, state, request, template))
+
+    async def _prepare(self, context: ReplyContext, key: str) -> ReplyOutcome:
+        reply = await self.planner.reply(context, preparing=True)
+        await self.store.save_prepared(key, reply.__dict__)
+        return reply
+
+    @staticmethod
+    def _context(record: dict[str, Any], state: DialogueState, request: ManageRequest, template: str) -> ReplyContext:
         history: tuple[tuple[Role, str], ...] = tuple(
             ("caller" if entry["role"] == "caller" else "assistant", entry["text"]) for entry in record["history"]
         )
-        context = ReplyContext(
+        return ReplyContext(
             language=state.language,
             persona=state.persona,
             intent=state.intent,
@@ -133,7 +159,6 @@ class ConversationEngine:
             template_reply=template,
             history=history,
         )
-        return await self.planner.reply(context, preparing=request.dry_run)
 
     async def _save_turn(
         self,
