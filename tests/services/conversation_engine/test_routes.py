@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from answer_ninja.services.conversation_engine.app import create_app
+from tests.harness.servers import free_port
 from tests.services.conversation_engine.conftest import app_client, engine_settings, say
 
 CONTRACT_FIELDS = {"reply", "intent", "confidence", "stage", "should_terminate", "reason", "turn", "latency_ms"}
@@ -158,3 +159,16 @@ async def test_language_and_persona_can_change_mid_call(client: httpx.AsyncClien
     assert third["persona"] == "humorous"
     state = (await client.get("/api/v1/conversation/c7")).json()
     assert (state["dialogue"]["language"], state["dialogue"]["persona"]) == ("en-US", "humorous")
+
+
+async def test_with_the_state_store_down_turns_still_get_replies_and_health_says_why() -> None:
+    settings = engine_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    async for client in app_client(create_app(settings)):
+        first = await say(client, "s1", "您好，我们这边是做贷款的，最高可以贷五十万")
+        again = await say(client, "s1", "利息很低的")
+        assert (first["intent"], first["reply_source"]) == ("loan", "template")
+        assert again["turn"] == 1, "without its state every turn is a first turn, but it is answered"
+        health = (await client.get("/health")).json()
+        assert any("state store" in reason for reason in health["degraded_reasons"])
+        assert (await client.get("/api/v1/conversation/s1")).status_code == 503
+        assert "ai_ninja_conversation_state_errors_total" in (await client.get("/metrics")).text

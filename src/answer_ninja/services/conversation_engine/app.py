@@ -34,6 +34,7 @@ SPEC = ServiceSpec(
 
 LLM_UNREACHABLE = "llm_unreachable"
 LLM_CIRCUIT_OPEN = "llm_circuit_open"
+STATE_UNAVAILABLE = "conversation_state"
 
 
 def policy_from(settings: Settings) -> TerminationPolicy:
@@ -95,6 +96,12 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
         check = _llm_check(ctx, generator)
         ctx.checks.append(check)
 
+    def state_health(problem: str | None) -> None:
+        if problem is None:
+            ctx.health.clear_degraded(STATE_UNAVAILABLE)
+        else:
+            ctx.health.set_degraded(STATE_UNAVAILABLE, problem)
+
     async def start(ctx: ServiceContext) -> None:
         # Train the intent model now (~0.1 s), not on the first caller's turn.
         await asyncio.to_thread(packaged_ngram)
@@ -103,6 +110,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
             planner=planner,
             policy=policy_from(settings),
             default_persona=Persona(settings.conversation_default_persona),
+            on_state_health=state_health,
         )
         if generator is not None:
             # Learn early whether the LLM answers, so /health says "degraded" before the first call does.

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
 
 from answer_ninja.calls.cues import read_cues
 from answer_ninja.calls.dialogue import DialogueState, TurnOutcome, hang_up, take_turn
@@ -31,6 +33,14 @@ from answer_ninja.services.conversation_engine.understanding import understand
 
 # History kept per call in the state record (the LLM sees fewer; see llm.prompt.HISTORY_TURNS).
 MAX_HISTORY_ENTRIES = 60
+# A turn's state read or write may take this long; beyond it (or with the cache down) the turn goes on without
+# its state rather than leave the caller in silence: the budget for the whole turn is 200 ms.
+STATE_TIMEOUT_SECONDS = 0.1
+STATE_ERRORS = (RedisError, OSError, TimeoutError)
+
+T = TypeVar("T")
+# Told None when the state store works, or why it does not.
+StateHealthListener = Callable[[str | None], None]
 
 
 class CallNotFoundError(LookupError):
@@ -46,9 +56,11 @@ class ConversationEngine:
         policy: TerminationPolicy,
         default_persona: Persona,
         clock: Callable[[], float] = time.time,
+        on_state_health: StateHealthListener | None = None,
     ) -> None:
         self.store = store
         self.planner = planner
+        self._on_state_health = on_state_health
         # Dry runs still waiting for the LLM, by prepared-reply key: the real turn that arrives meanwhile waits
         # for that answer (within its own budget) instead of asking the LLM a second time.
         self._preparing: dict[str, asyncio.Task[ReplyOutcome]] = {}
@@ -75,7 +87,7 @@ class ConversationEngine:
     async def manage(self, request: ManageRequest) -> ManageResponse:
         started = time.perf_counter()
         now = self.clock()
-        record = await self.store.load(request.call_id) or self._new_record(request, now)
+        record = await self._tolerant(self.store.load(request.call_id), None) or self._new_record(request, now)
         state = dialogue_from_json(record["dialogue"])
         # The voice loop may switch persona or language mid-call (the caller changed language, the user asked).
         state = replace(state, persona=request.persona or state.persona, language=request.language or state.language)
@@ -96,7 +108,7 @@ class ConversationEngine:
         if not request.dry_run and not state.ended:
             await self._save_turn(record, new_state, request, choice.line_id, reply, heard.intent.value, now)
             if self.planner.uses_llm:
-                await self.store.forget_prepared(key)
+                await self._tolerant(self.store.forget_prepared(key), None)
         latency_ms = (time.perf_counter() - started) * 1000
         self._observe(outcome, reply, latency_ms, request.dry_run or state.ended)
         return ManageResponse(
@@ -121,7 +133,7 @@ class ConversationEngine:
         """The reply a dry run prepared for exactly this turn, else a new one (LLM or template)."""
         if not self.planner.uses_llm:
             return await self.planner.reply(self._context(record, state, request, template))
-        prepared = await self.store.load_prepared(key)
+        prepared = await self._tolerant(self.store.load_prepared(key), None)
         if prepared is not None:
             return ReplyOutcome(**prepared)
         in_flight = self._preparing.get(key)
@@ -142,7 +154,7 @@ class ConversationEngine:
 
     async def _prepare(self, context: ReplyContext, key: str) -> ReplyOutcome:
         reply = await self.planner.reply(context, preparing=True)
-        await self.store.save_prepared(key, reply.__dict__)
+        await self._tolerant(self.store.save_prepared(key, reply.__dict__), None)
         return reply
 
     @staticmethod
@@ -188,7 +200,21 @@ class ConversationEngine:
         if state.ended:
             record["ended_at"] = now
             record["outcome"] = record.get("outcome") or "ai_ended"
-        await self.store.save(record)
+        await self._tolerant(self.store.save(record), None)
+
+    async def _tolerant(self, operation: Awaitable[T], default: T) -> T:
+        """``operation`` on the state store within STATE_TIMEOUT_SECONDS, or ``default`` when the store fails."""
+        try:
+            async with asyncio.timeout(STATE_TIMEOUT_SECONDS):
+                result = await operation
+        except STATE_ERRORS as error:
+            metrics.STATE_ERRORS.inc()
+            if self._on_state_health is not None:
+                self._on_state_health(f"conversation state store failing, turns go on without it: {error!r}"[:300])
+            return default
+        if self._on_state_health is not None:
+            self._on_state_health(None)
+        return result
 
     def _observe(self, outcome: TurnOutcome, reply: ReplyOutcome, latency_ms: float, not_a_turn: bool) -> None:
         metrics.TURN_LATENCY.labels(reply.source).observe(latency_ms / 1000)

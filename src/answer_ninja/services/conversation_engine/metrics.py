@@ -20,4 +20,8 @@ TURN_LATENCY = Histogram(
     # The template path should stay under 5 ms and the whole stage under 200 ms.
     buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0),
 )
+STATE_ERRORS = Counter(
+    "ai_ninja_conversation_state_errors_total",
+    "Turns whose state read or write failed or was too slow (the turn went on without it).",
+)
 LLM_CIRCUIT_OPEN = Gauge("ai_ninja_llm_circuit_open", "1 while the LLM circuit breaker is open.")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from answer_ninja.calls.replies import all_lines
 from answer_ninja.calls.vocabulary import Language
-from answer_ninja.services.conversation_engine.flows import CallNotFoundError, ConversationEngine
+from answer_ninja.services.conversation_engine.flows import STATE_ERRORS, CallNotFoundError, ConversationEngine
 from answer_ninja.services.conversation_engine.schemas import (
     CALL_ID_PATTERN,
     ClassifyRequest,
@@ -47,6 +47,8 @@ async def conversation(request: Request, call_id: str = CallId) -> dict[str, Any
         return await engine_of(request).get(call_id)
     except CallNotFoundError:
         raise HTTPException(status_code=404, detail=f"no conversation for call_id {call_id}") from None
+    except STATE_ERRORS:
+        raise HTTPException(status_code=503, detail="conversation state store unavailable") from None
 
 
 @router.post("/conversation/{call_id}/end", summary="Close a call with an outcome")
@@ -55,6 +57,8 @@ async def end(body: EndRequest, request: Request, call_id: str = CallId) -> dict
         return await engine_of(request).end(call_id, body.outcome)
     except CallNotFoundError:
         raise HTTPException(status_code=404, detail=f"no conversation for call_id {call_id}") from None
+    except STATE_ERRORS:
+        raise HTTPException(status_code=503, detail="conversation state store unavailable") from None
 
 
 @router.post("/intent/classify", response_model=ClassifyResponse, summary="Intent of one utterance")
