@@ -38,7 +38,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Endpoints, Event, Node, Pod
 
 from tests.harness.servers import free_port, wait_for_port
-from tests.telephony.recorder import self_signed_certificate
+from tests.harness.tls import self_signed_certificate
 
 SIM_NODE = "sim-node-1"
 ADMIN_TOKEN = "answer-ninja-test-admin-token"

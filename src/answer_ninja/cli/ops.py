@@ -204,7 +204,7 @@ def verify_command() -> None:
         services = [name for name in await platform.services() if name in SERVICES and name != "responder"]
         report = await verify(platform, settings, services)
         for item in report.checks:
-            mark = "⏭ " if item.skipped else ("✅" if item.ok else "❌")
+            mark = "✅" if item.ok else "❌"
             console.print(f"{mark} {item.name}: {item.detail}", highlight=False)
         console.print("验证完成！" if report.ok else "[red]验证失败[/red]")
         return report.ok

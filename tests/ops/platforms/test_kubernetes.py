@@ -99,14 +99,31 @@ def test_rollout_complete_follows_kubectl_rollout_status(given: Deployment, comp
     assert _rollout_complete(given) is complete
 
 
+def _template(image: str, restarted_at: str | None = None) -> dict[str, Any]:
+    annotations = {"kubectl.kubernetes.io/restartedAt": restarted_at} if restarted_at else None
+    return {
+        "metadata": {"labels": {"app": "x"}, "annotations": annotations},
+        "spec": {"containers": [{"image": image}]},
+    }
+
+
 def test_undo_target_is_the_previous_revision_or_the_one_asked() -> None:
-    assert _undo_target([1, 2, 3], None) == 2
-    assert _undo_target([3, 1, 4], None) == 3
-    assert _undo_target([1, 2, 3], 1) == 1
+    templates = {1: _template("v1"), 2: _template("v2"), 3: _template("v3")}
+    assert _undo_target(templates, templates[3], None) == 2
+    assert _undo_target(templates, templates[3], 1) == 1
     with pytest.raises(KubernetesPlatformError, match="no rollout history"):
-        _undo_target([1], None)
+        _undo_target({1: templates[1]}, templates[1], None)
     with pytest.raises(KubernetesPlatformError, match="revision 9"):
-        _undo_target([1, 2], 9)
+        _undo_target(templates, templates[3], 9)
+
+
+def test_undo_skips_revisions_that_only_restarted_the_current_release() -> None:
+    # good v1 -> bad release v2 -> the responder's restart of v2 (revision 3): undo must reach v1, not v2 again.
+    templates = {1: _template("v1"), 2: _template("v2"), 3: _template("v2", restarted_at="2026-11-29T20:00:00Z")}
+    assert _undo_target(templates, templates[3], None) == 1
+    only_restarts = {1: _template("v2"), 2: _template("v2", restarted_at="t")}
+    with pytest.raises(KubernetesPlatformError, match="restarted"):
+        _undo_target(only_restarts, only_restarts[2], None)
 
 
 def test_same_template_ignores_the_hash_label_only() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -408,8 +407,11 @@ class KubernetesPlatform:
     async def rollback(self, service: str, *, to_revision: int | None = None) -> None:
         """``kubectl rollout undo [--to-revision=N]``: the revision's ReplicaSet template goes back into the Deployment.
 
-        As kubectl: the default target is the newest revision before the current one; the template loses its
-        ``pod-template-hash`` label; the ReplicaSet's annotations (change-cause ...) come back with it.
+        As kubectl, the template loses its ``pod-template-hash`` label and the ReplicaSet's annotations
+        (change-cause ...) come back with it. One deliberate difference: without ``to_revision`` the target is the
+        newest earlier revision that is a different *release*. ``rollout restart`` makes a revision that differs only
+        in its restartedAt annotation; undoing to it would bring back the same bad image the responder's restart
+        just failed to fix (restart -> rollback is the mode-A ladder).
         """
         deployment = await self._deployment(service)
         assert deployment.metadata is not None
@@ -419,11 +421,14 @@ class KubernetesPlatform:
             for rs in await self._replica_sets(deployment)
         }
         by_revision.pop(0, None)
-        target = _undo_target(sorted(by_revision), to_revision)
+        templates = {
+            number: (rs.spec.template.to_dict() if isinstance(rs.spec, ReplicaSetSpec) and rs.spec.template else {})
+            for number, rs in by_revision.items()
+        }
+        target = _undo_target(templates, deployment.spec.template.to_dict(), to_revision)
         replica_set = by_revision[target]
         assert replica_set.metadata is not None
-        assert isinstance(replica_set.spec, ReplicaSetSpec)
-        template = replica_set.spec.template.to_dict() if replica_set.spec.template else {}
+        template = templates[target]
         labels = template.get("metadata", {}).get("labels", {})
         labels.pop("pod-template-hash", None)
         if _same_template(template, deployment.spec.template.to_dict()):
@@ -494,24 +499,31 @@ def _rollout_complete(deployment: Deployment) -> bool:
     return updated >= desired and (status.replicas or 0) <= updated and (status.availableReplicas or 0) >= updated
 
 
-def _undo_target(revisions: Iterable[int], to_revision: int | None) -> int:
-    ordered = sorted(revisions)
+def _undo_target(templates: dict[int, dict[str, Any]], current: dict[str, Any], to_revision: int | None) -> int:
+    """The revision to undo to: the one asked for, or the newest earlier one that is another release."""
     if to_revision:
-        if to_revision not in ordered:
+        if to_revision not in templates:
             raise KubernetesPlatformError(f"unable to find specified revision {to_revision} in history")
         return to_revision
-    if len(ordered) < 2:
+    earlier = sorted(templates)[:-1]  # the newest revision is the one running now
+    if not earlier:
         raise KubernetesPlatformError("no rollout history found: nothing to undo to")
-    return ordered[-2]
+    for number in reversed(earlier):
+        if not _same_template(templates[number], current, ignore_restarts=True):
+            return number
+    raise KubernetesPlatformError("every earlier revision is the current release restarted: nothing to undo to")
 
 
-def _same_template(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Equal pod templates, ignoring the hash label the ReplicaSet controller adds."""
+def _same_template(a: dict[str, Any], b: dict[str, Any], *, ignore_restarts: bool = False) -> bool:
+    """Equal pod templates, ignoring the hash label the ReplicaSet controller adds (and restart stamps if asked)."""
 
     def strip(template: dict[str, Any]) -> dict[str, Any]:
         copy = {**template, "metadata": {**template.get("metadata", {})}}
         labels = {k: v for k, v in (copy["metadata"].get("labels") or {}).items() if k != "pod-template-hash"}
         copy["metadata"]["labels"] = labels
+        if ignore_restarts:
+            annotations = copy["metadata"].get("annotations") or {}
+            copy["metadata"]["annotations"] = {k: v for k, v in annotations.items() if k != RESTARTED_AT} or None
         return copy
 
     return strip(a) == strip(b)
