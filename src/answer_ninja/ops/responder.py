@@ -458,9 +458,7 @@ class Responder:
                         ),
                     )
                 report = await verify(self.platform, self.settings, await self.watched())
-                summary = "; ".join(
-                    f"{'✅' if c.ok else '❌'} {c.name}: {c.detail}" for c in report.checks
-                )
+                summary = "; ".join(f"{'✅' if c.ok else '❌'} {c.name}: {c.detail}" for c in report.checks)
                 last = next((e for e in reversed(incident.timeline) if e.kind == "verification_failed"), None)
                 # A verification that keeps failing the same way is one timeline line, not one per probe interval.
                 if report.ok or last is None or last.message != summary:
