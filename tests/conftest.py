@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from answer_ninja.platform.db.migrate import upgrade
+from tests.harness.llm_server import llm_server  # noqa: F401  # session fixture: one real LLM server per run
 from tests.harness.servers import PostgresServer, RedisServer
 
 

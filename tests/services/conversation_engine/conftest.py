@@ -11,7 +11,6 @@ from fastapi import FastAPI
 
 from answer_ninja.platform.settings import Settings, load_settings
 from answer_ninja.services.conversation_engine.app import create_app
-from tests.harness.llm_server import llm_server  # noqa: F401  # the session fixture, for the LLM tests here
 
 
 async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
