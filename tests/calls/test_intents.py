@@ -12,13 +12,18 @@ from answer_ninja.services.conversation_engine.understanding import load_labelle
 
 # The issue asks for at least 95% on the labelled set; the benchmark prints the exact figure and the matrix.
 ACCURACY_FLOOR = 0.95
-# Utterances written after the patterns were tuned and never trained on (docs/conversation-engine.md): the
-# honest figure. 87.7% when written; the floor catches a change that makes the classifier generalise worse.
-UNSEEN_FLOOR = 0.85
+# The held-out sets, never tuned or trained on (docs/conversation-engine.md), are the honest figure: 95.1% over
+# both (214/225) when these floors were set, 90.8% on the unseen set and 96.9% on the holdout set. The floors
+# sit at or just under those figures, so a change that makes the classifier generalise worse fails here.
+HELD_OUT_FLOOR = 0.95
+UNSEEN_FLOOR = 0.90
+HOLDOUT_FLOOR = 0.95
 
 LABELLED = load_labelled("intents.jsonl")
 LATER = load_labelled("intents_later.jsonl")
+MORE = load_labelled("intents_more.jsonl")
 UNSEEN = load_labelled("intents_unseen.jsonl")
+HOLDOUT = load_labelled("intents_holdout.jsonl")
 MODEL = packaged_ngram()
 
 
@@ -44,14 +49,28 @@ def test_accuracy_floor_per_language(rows: list[dict[str, str]], language: str) 
     assert accuracy >= ACCURACY_FLOOR, f"{accuracy:.3f} < {ACCURACY_FLOOR}: {wrong[:10]}"
 
 
-def test_unseen_utterances_floor() -> None:
-    right = [classify(row["text"], ngram=MODEL).intent.value == row["intent"] for row in UNSEEN]
-    assert sum(right) / len(right) >= UNSEEN_FLOOR
+def held_out_accuracy(rows: list[dict[str, str]]) -> float:
+    right = [classify(row["text"], ngram=MODEL).intent.value == row["intent"] for row in rows]
+    return sum(right) / len(right)
+
+
+def test_held_out_accuracy_floors() -> None:
+    assert held_out_accuracy(UNSEEN + HOLDOUT) >= HELD_OUT_FLOOR
+    assert held_out_accuracy(UNSEEN) >= UNSEEN_FLOOR
+    assert held_out_accuracy(HOLDOUT) >= HOLDOUT_FLOOR
+
+
+def test_the_holdout_set_is_big_and_covers_both_languages_and_every_intent() -> None:
+    assert len(HOLDOUT) >= 150
+    assert Counter(row["language"] for row in HOLDOUT)["en-US"] >= 50
+    assert {row["intent"] for row in HOLDOUT} == {intent.value for intent in Intent}
+    training = {row["text"] for row in LABELLED + LATER + MORE}
+    assert not [row["text"] for row in HOLDOUT + UNSEEN if row["text"] in training], "held out means not trained on"
 
 
 def test_no_scam_in_any_set_is_ever_called_legitimate() -> None:
-    scams = [row for row in LABELLED + LATER + UNSEEN if row["intent"] == "scam"]
-    assert len(scams) >= 70
+    scams = [row for row in LABELLED + LATER + MORE + UNSEEN + HOLDOUT if row["intent"] == "scam"]
+    assert len(scams) >= 120
     for row in scams:
         assert classify(row["text"], ngram=MODEL).intent is not Intent.LEGITIMATE, row["text"]
         assert classify(row["text"]).intent is not Intent.LEGITIMATE, row["text"]
@@ -96,7 +115,8 @@ def test_a_word_that_names_the_intent_decides_otherwise_the_model_does() -> None
         is Intent.UNKNOWN
     )
     assert classify_by_patterns("hi it is your brother, call me back tonight", Language.EN_US).intent is Intent.UNKNOWN
-    by_model = classify("hi it is your brother, call me back tonight", ngram=MODEL)
+    assert classify_by_patterns("hey it is me, call me back when you get this", Language.EN_US).intent is Intent.UNKNOWN
+    by_model = classify("hey it is me, call me back when you get this", ngram=MODEL)
     assert (by_model.intent, by_model.method) == (Intent.LEGITIMATE, "ngram")
     assert 0.3 <= by_model.confidence <= 0.95
 

@@ -43,6 +43,10 @@ ZH: WeightedPatterns = {
         (2, r"保密|不能告诉|别告诉|别跟.{0,4}说"),
         (1.5, r"征信.{0,8}(问题|影响|验证)"),
         (3, r"注销.{0,6}(贷|账户|帐户)|(贷|账户|帐户).{0,10}注销"),
+        # Threats, links to "fill in your card", fees before a release: no real caller needs any of these.
+        (3, r"(不要|不许|别)报警|在我们手上|被人扣|绑架"),
+        (2, r"(点击|点开|点一下).{0,6}链接|链接.{0,8}(填写|输入)"),
+        (2.5, r"(打|转|汇)(点|些|一点)钱|钱.{0,2}(打|转|汇)过来"),
     ),
     Intent.LEGITIMATE: (
         (2, r"快递员|快递|外卖|包裹|取件|订单|发货|送达|邮政|挂号信|门卫"),
@@ -55,6 +59,7 @@ ZH: WeightedPatterns = {
         (2, r"找到了|来领取|来拿|来取|下来拿|来接|接一下"),
         (2, r"吃饭|回家|回来吗|加班"),
         (1, r"到了|提醒您"),
+        (2, r"网点|柜台|提车|取车|(做|修)好了"),
     ),
     Intent.LOAN: (
         (3, r"贷款|代款|带款|贷|借款|借钱|借贷"),
@@ -108,6 +113,9 @@ ZH: WeightedPatterns = {
             r"课程|报名|培训|装修|量房|推广|旅行社|旅游|护肤|美容|保健品|净水器|净化器|按摩椅|红酒|茶叶|家政|保洁|门锁|预订|店庆",
         ),
         (1, r"优惠|活动|免费|产品|价格|划算|实惠|体验|礼品|试用|上门"),
+        # How any shop talks about a price or a first visit, whatever it sells.
+        (2, r"特惠|优惠价|原价|立减|直降|秒杀|新品|上新|到店|进店|老顾客|新顾客|试听|试吃|试睡|免单|直播间"),
+        (2, r"(我们|这边|我这边)(是)?(卖|销售|做批发)"),
     ),
     Intent.UNKNOWN: (),
 }
@@ -133,6 +141,10 @@ EN: WeightedPatterns = {
         (2, r"don'?t tell|do not tell|keep it (a )?secret|press one"),
         (1.5, r"\bi'?m in trouble\b|\burgent(ly)?\b|new number|frozen|cut off|compromised|unauthorized"),
         (1, r"\brefund\b|suspicious"),
+        # Threats, links and fees before a release: no real caller needs any of these.
+        (3, r"don'?t (call|contact) the police|kidnapp?ed|we have your"),
+        (2, r"click (on )?the link|log ?in (and|to) let me|access your (screen|computer)"),
+        (2, r"shut off.{0,20}unless|prepaid card|itunes"),
     ),
     Intent.LEGITIMATE: (
         (2, r"\b(delivery|driver|parcel|courier|food order|signature|library|reserved|reschedule)\b"),
@@ -145,6 +157,7 @@ EN: WeightedPatterns = {
             r"was that you|back of your card|noticed a charge|transfer was returned|"
             r"banking app|declined|number on your card",
         ),
+        (2, r"on (its|the) way|no action (is )?needed"),
         (2, r"pick (it|him|her) up|picked up|pickup|come down|front gate|i'?m outside|found your"),
         (2, r"see you|home late|on the way home|dinner|still meeting|just landed|running .{0,20}late"),
     ),
@@ -192,7 +205,14 @@ EN: WeightedPatterns = {
             r"water filter|marketing|cruise|vacations|subscription box|bargain|furniture|"
             r"\bspa\b|consultation|lawn|giving away",
         ),
-        (1, r"\boffer(ing)?\b|\bdeal\b|discount|\bspecial\b|\bfree\b|\bproduct\b|\bsale\b"),
+        (1, r"\boffer(ing)?\b|\bdeals?\b|discount|\bspecial\b|\bfree\b|\bproducts?\b|\bsale\b"),
+        # How any shop talks about a price or a first visit, whatever it sells.
+        (
+            2,
+            r"half (off|price)|sale ends|\bon sale\b|we('re| are) selling|\bwe sell\b|"
+            r"free (sample|estimate|inspection)|(new|first time) customers?|first (visit|lesson|month|order)|"
+            r"no obligation|for a small fee",
+        ),
     ),
     Intent.UNKNOWN: (),
 }
