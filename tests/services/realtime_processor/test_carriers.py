@@ -234,3 +234,22 @@ def test_call_record_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     record, turns = asyncio.run(fetch(postgres_url, "pg-call"))
     assert record is not None
     assert len(turns) == 7
+
+
+def test_twilio_stop_ends_the_call_as_hung_up_by_the_caller(
+    client: TestClient, sqlite_url: str, replies: KeywordReplyStandIn
+) -> None:
+    with client.websocket_connect("/media/twilio") as ws:
+        peer = TwilioPeer(ws)
+        ws.send_text(twilio_media.start_message("MZ1", "CA-stop", {"call_id": "stop-1", "language": "zh-CN"}))
+        peer.drain()  # the greeting, in Mandarin
+        peer.send_pcm(tone(LINES[0], 1.2) + bytes(PCM_FRAME_BYTES * 25))
+        peer.drain()
+        ws.send_text(twilio_media.stop_message("MZ1", "CA-stop"))
+    wait_until_ended(replies, "stop-1")
+    record, turns = asyncio.run(fetch(sqlite_url, "stop-1"))
+    assert record is not None
+    assert record.outcome == "caller_hung_up"
+    assert record.carrier == "twilio"  # no carrier parameter: the stream is Twilio's
+    assert sorted((turn.turn_index, turn.speaker) for turn in turns) == [(0, "ai"), (1, "ai"), (1, "caller")]
+    assert turns[0].text == "喂，您好，请问哪位？"
