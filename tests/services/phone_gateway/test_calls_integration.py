@@ -7,6 +7,7 @@ import base64
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -223,7 +224,12 @@ def test_event_grid_handshake_and_incoming_call_answered_through_the_sdk(
         assert stored["answered_at"] is not None
         assert stored["details"]["acs"] == "conn-9"
         answer = acs.requests[0]
-        assert answer.body["mediaStreamingOptions"]["transportUrl"].endswith("/media/acs")
+        transport = urlsplit(answer.body["mediaStreamingOptions"]["transportUrl"])
+        assert transport.path == "/media/acs"
+        # ACS has no stream parameters: realtime-processor reads the call's from the transport URL's query.
+        parameters = parse_qs(transport.query)
+        assert parameters["call_id"] == [handled["call_id"]]
+        assert {"persona", "language", "max_call_seconds"} <= set(parameters)
         assert answer.body["callbackUri"].endswith(f"/acs/callbacks?call_id={handled['call_id']}")
 
 

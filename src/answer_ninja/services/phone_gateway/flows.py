@@ -8,9 +8,11 @@ still answered, and its record waits in memory until the database is back (``rec
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from prometheus_client import Counter, Histogram
 
@@ -62,9 +64,14 @@ def printable(text: str) -> str:
     return "".join(character for character in text if character.isprintable())
 
 
-def stream_url(ctx: ServiceContext, carrier_path: str) -> str:
-    """realtime-processor's media WebSocket for a carrier: ``/media/twilio`` or ``/media/acs``."""
-    return f"{http_to_ws(ctx.settings.realtime_processor_url)}/media/{carrier_path}"
+def stream_url(ctx: ServiceContext, carrier_path: str, query: Mapping[str, str] | None = None) -> str:
+    """realtime-processor's media WebSocket for a carrier: ``/media/twilio`` or ``/media/acs``.
+
+    Twilio carries the call's parameters as TwiML ``<Parameter>``s; ACS media streaming has no such field, so
+    they travel in the transport URL's query string (``query``).
+    """
+    url = f"{http_to_ws(ctx.settings.realtime_processor_url)}/media/{carrier_path}"
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def record_writer_of(ctx: ServiceContext) -> RecordWriter:

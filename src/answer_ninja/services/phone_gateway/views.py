@@ -175,7 +175,9 @@ async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCa
         if decision.decision is Decision.AI:
             callback = f"{ctx.settings.acs_callback_url or ctx.settings.phone_gateway_url}/acs/callbacks"
             connection_id = await control.answer_with_stream(
-                call, callback_url=f"{callback}?call_id={outcome.call_id}", transport_url=flows.stream_url(ctx, "acs")
+                call,
+                callback_url=f"{callback}?call_id={outcome.call_id}",
+                transport_url=flows.stream_url(ctx, "acs", outcome.parameters),
             )
             await flows.update_status(ctx, call_id=outcome.call_id, status="answered", extra={"acs": connection_id})
         elif decision.transfer_to is not None:
