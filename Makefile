@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: up test install system-deps extras lint typecheck unit integration bench clean
+.PHONY: up test install system-deps runtime-deps extras lint typecheck unit integration bench clean
 
-up: install
+up: install runtime-deps
 	$(BIN)/answer-ninja up
 
 install: $(STAMP)
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 
 system-deps:
 	bash scripts/install-system-deps.sh
+
+runtime-deps:
+	bash scripts/install-system-deps.sh --optional scripts/system-packages-runtime.txt
 
 extras: install system-deps
 	bash scripts/install-extras.sh
