@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from answer_ninja.speech.base import synthesize_all
+from answer_ninja.speech.chinese_script import to_simplified
 from answer_ninja.speech.local_tts import EspeakTextToSpeech, PiperTextToSpeech, to_pinyin
 from answer_ninja.speech.models import prepare_whisper_base
 from answer_ninja.speech.whisper_stt import WhisperSpeechToText, max_tokens_for
@@ -56,6 +57,7 @@ async def test_espeak_mandarin_is_understood_by_whisper(
     assert duration_ms(audio) > 1000
     text = await whisper.transcribe(audio, "zh-CN")
     assert any("\u4e00" <= char <= "\u9fff" for char in text)  # Chinese characters, not pinyin digits
+    assert to_simplified(text) == text  # simplified script, whatever Whisper chose to write
 
 
 async def test_piper_has_no_mandarin_voice() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from answer_ninja.speech.base import SpeechProviderError
+from answer_ninja.speech.chinese_script import to_simplified
 
 _WHISPER_LANGUAGE = {"zh-CN": "zh", "en-US": "en"}
 # Whisper base is trained on 30 s windows; anything shorter is padded, so a pass costs about the same at any length.
@@ -50,7 +51,8 @@ class WhisperSpeechToText:
                 condition_on_previous_text=False,
                 vad_filter=False,
             )
-            return "".join(segment.text for segment in segments).strip()
+            text = "".join(segment.text for segment in segments).strip()
+        return to_simplified(text) if language.startswith("zh") else text
 
     async def transcribe(self, pcm: bytes, language: str) -> str:
         return await asyncio.to_thread(self.transcribe_sync, pcm, language)
