@@ -7,7 +7,3 @@ class AnswerNinjaError(Exception):
 
 class ConfigurationError(AnswerNinjaError):
     """A setting has a value the system cannot run with."""
-
-
-class DependencyUnavailableError(AnswerNinjaError):
-    """A server the service needs (database, cache, another service) did not answer."""

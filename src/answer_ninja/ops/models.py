@@ -12,18 +12,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class OpsError(Exception):
-    """Root of the responder's own errors."""
-
-
-class ApprovalRequiredError(OpsError):
-    pass
-
-
-class BudgetExceededError(OpsError):
-    pass
-
-
 class FailureMode(StrEnum):
     """The runbook's step 3."""
 
@@ -191,7 +179,3 @@ class Incident:
     def mttr_seconds(self) -> float | None:
         end = self.resolved_at or self.recovered_at
         return None if end is None else (end - self.started_at).total_seconds()
-
-    @property
-    def is_open(self) -> bool:
-        return self.status not in (IncidentStatus.RESOLVED, IncidentStatus.FALSE_ALARM)

@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import httpx
 
@@ -240,10 +239,3 @@ def _double(memory: str | None) -> str:
     if memory is not None and memory.endswith("Mi"):
         return f"{max(1024, int(memory.removesuffix('Mi')) * 2)}Mi"
     return DEFAULT_RAISED_MEMORY
-
-
-def describe_plan(actions: list[PlannedAction]) -> list[dict[str, Any]]:
-    return [
-        {"step": i + 1, "action": str(a.kind), "services": list(a.services), "why": a.reason}
-        for i, a in enumerate(actions)
-    ]

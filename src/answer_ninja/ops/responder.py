@@ -84,8 +84,6 @@ class Responder:
         self.http = httpx.AsyncClient()
         self.down_now: list[str] = []
         self.deps_down_now: list[str] = []
-        self.last_probes: dict[str, ServiceProbe] = {}
-        self.last_dependencies: list[DependencyProbe] = []
         self._handler: asyncio.Task[None] | None = None
         self._alerts: list[AlertSignal] = []
         self._started = time.monotonic()
@@ -147,7 +145,6 @@ class Responder:
         """One round of probing; opens (or keeps) the one incident of an outage. Returns the open incident."""
         probes, dependencies = await self.observe()
         now = time.monotonic()
-        self.last_probes, self.last_dependencies = probes, dependencies
         results = {name: probe.ok for name, probe in probes.items()}
         results.update({"dependency:" + d.name: d.ok for d in dependencies})
         self._seen_healthy.update(name for name, ok in results.items() if ok)

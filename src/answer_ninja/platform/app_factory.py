@@ -165,7 +165,8 @@ def create_service_app(
         lag_monitor = asyncio.create_task(_monitor_loop_lag(ctx), name="loop-lag")
         for hook in ctx.on_startup:
             await hook(ctx)
-        log.info("service_started", port=spec.port, degraded=ctx.health.degraded, version=__version__)
+        # No port here: it is where uvicorn binds (the configured URL), which uvicorn logs itself.
+        log.info("service_started", degraded=ctx.health.degraded, version=__version__)
         try:
             yield
         finally:

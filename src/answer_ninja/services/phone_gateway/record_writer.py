@@ -71,10 +71,6 @@ class RecordWriter:
         if self._backlog:
             log.error("call_records_lost_at_shutdown", rows=len(self._backlog))
 
-    @property
-    def backlog(self) -> int:
-        return len(self._backlog)
-
     async def write(self, row: dict[str, Any]) -> str | None:
         """Store ``row`` (all CallRecord columns). Returns the stored record's id (an earlier one when the carrier
         retried the call), or None when the database is down and the row waits in the backlog."""
