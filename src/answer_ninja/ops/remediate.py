@@ -21,7 +21,7 @@ from answer_ninja.ops.models import (
     PlannedAction,
     utc_now,
 )
-from answer_ninja.ops.platforms.base import ConfigSnapshot, Platform, ResourceLimits
+from answer_ninja.ops.platforms.base import ConfigSnapshot, InstanceState, Platform, ResourceLimits
 from answer_ninja.ops.policy import BACKUPS
 from answer_ninja.ops.probe import probe_service
 from answer_ninja.ops.store import IncidentStore
@@ -218,13 +218,20 @@ class ActionRunner:
         return True, f"ready: {', '.join(targets)}"
 
     async def _alive(self, service: str, timeout: float) -> bool:
+        """/health answers and every instance is Running (verification checks both).
+
+        Through a Kubernetes Service the old pods keep answering /health while a rollout is still starting the new
+        ones: /health alone would end the action with pods Pending or Terminating, and verification would fail.
+        """
         url = await self.platform.service_url(service)
         deadline = asyncio.get_running_loop().time() + timeout
         async with httpx.AsyncClient() as client:
             while asyncio.get_running_loop().time() < deadline:
                 probe = await probe_service(client, service, url, self.settings.responder_probe_timeout_seconds)
                 if probe.health_ok:
-                    return True
+                    instances = await self.platform.instances(service)
+                    if instances and all(i.state is InstanceState.RUNNING for i in instances):
+                        return True
                 await asyncio.sleep(0.2)
         return False
 
