@@ -14,7 +14,12 @@ from answer_ninja.speech.base import synthesize_all
 from answer_ninja.speech.chinese_script import to_simplified
 from answer_ninja.speech.local_tts import EspeakTextToSpeech, PiperTextToSpeech, to_pinyin
 from answer_ninja.speech.models import prepare_whisper_base
-from answer_ninja.speech.whisper_stt import WhisperSpeechToText, max_tokens_for
+from answer_ninja.speech.whisper_stt import (
+    WhisperSpeechToText,
+    cut_repeated_opening,
+    fitted_window_seconds,
+    max_tokens_for,
+)
 from answer_ninja.telephony.codec import duration_ms
 
 
@@ -38,6 +43,35 @@ def test_token_budget_grows_with_audio() -> None:
     assert max_tokens_for(0.5) == 24
     assert max_tokens_for(5) > max_tokens_for(2)
     assert max_tokens_for(60) == 220
+
+
+def test_fitted_window_is_the_utterance_plus_padding_in_whole_seconds() -> None:
+    assert fitted_window_seconds(0.3) == 3
+    assert fitted_window_seconds(3.0) == 5
+    assert fitted_window_seconds(3.01) == 6
+    assert fitted_window_seconds(45.0) == 30  # Whisper's own window is the most the encoder takes
+
+
+def test_a_transcript_that_starts_over_is_cut_where_it_does() -> None:
+    opening = [11, 12, 13, 14]
+    assert cut_repeated_opening([*opening, 15, 16, *opening, 15]) == [*opening, 15, 16]
+    assert cut_repeated_opening([*opening, 15, *opening[:3]]) == [*opening, 15, *opening[:3]]  # 3 tokens: kept
+    assert cut_repeated_opening([11, 12, 11, 12, 13]) == [11, 12, 11, 12, 13]  # no 4-token opening again
+    assert cut_repeated_opening([7, 7, 7]) == [7, 7, 7]  # shorter than the opening: nothing to compare
+
+
+@pytest.mark.slow
+async def test_fitted_window_hears_what_the_full_window_hears(whisper: WhisperSpeechToText) -> None:
+    # A short question: the case where the fitted window looped before the repeat guards (measured).
+    audio = await synthesize_all(PiperTextToSpeech(), "Who is your current insurance provider?", "en-US")
+    heard = {}
+    for window in ("fit", "full"):
+        whisper.window = window
+        heard[window] = (await whisper.transcribe(audio, "en-US")).lower()
+    whisper.window = "fit"
+    for text in heard.values():
+        assert "insurance provider" in text
+        assert text.count("insurance") == 1, text
 
 
 @pytest.mark.slow

@@ -1,20 +1,43 @@
-"""Local speech-to-text: faster-whisper (CTranslate2, int8) on the Whisper base model packaged on PyPI."""
+"""Local speech-to-text: faster-whisper (CTranslate2, int8) on the Whisper base model packaged on PyPI.
+
+Two ways to run a pass:
+
+- ``full``: faster-whisper's own ``transcribe``, which pads every clip to Whisper's 30 s window. The encoder then
+  costs the same (~0.9 s on two cores) for a 1 s "hello" as for a 30 s monologue.
+- ``fit`` (default): the encoder sees only the utterance plus two seconds of trailing silence, rounded up to
+  whole seconds. CTranslate2's Whisper encoder takes any window up to 30 s, and self-attention grows with the
+  square of its length, so a pass over a 3 s utterance costs about a quarter of the full one. What a caller says
+  in a turn is short, which is exactly where the fixed 30 s cost hurt. Measured by ``bench/stt_bench.py`` (same
+  clips, both windows, same run): see docs/voice-loop.md.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from answer_ninja.speech.base import SpeechProviderError
 from answer_ninja.speech.chinese_script import to_simplified
 
+WhisperWindow = Literal["fit", "full"]
+
 _WHISPER_LANGUAGE = {"zh-CN": "zh", "en-US": "en"}
-# Whisper base is trained on 30 s windows; anything shorter is padded, so a pass costs about the same at any length.
+_SAMPLE_RATE = 16000
+# Whisper base is trained on 30 s windows: the most the encoder takes (3,000 mel frames of 10 ms).
 _MAX_SECONDS = 30
+# Silence after the speech in a fitted window: Whisper expects speech to end well before its window does; with
+# less than 2 s it tends to start the utterance over (measured by bench/stt_bench.py).
+FIT_PAD_SECONDS = 2.0
+# In a short window Whisper sometimes loops: it is told not to repeat any run of this many tokens...
+NO_REPEAT_NGRAM = 5
+# ...and a transcript that starts over (its first tokens again) is cut there: one turn says its opening once.
+REPEATED_OPENING_TOKENS = 4
 
 
 def max_tokens_for(seconds: float) -> int:
@@ -22,37 +45,86 @@ def max_tokens_for(seconds: float) -> int:
     return max(24, min(220, int(seconds * 14) + 12))
 
 
+def cut_repeated_opening(tokens: list[int], n: int = REPEATED_OPENING_TOKENS) -> list[int]:
+    """The tokens up to where the opening ``n`` tokens come round again (a decoding loop), or all of them."""
+    opening = tokens[:n]
+    if len(opening) < n:
+        return tokens
+    for start in range(1, len(tokens) - n + 1):
+        if tokens[start : start + n] == opening:
+            return tokens[:start]
+    return tokens
+
+
+def fitted_window_seconds(seconds: float) -> int:
+    """The encoder window for an utterance: its length plus the trailing pad, in whole seconds, at most 30."""
+    return max(1, min(_MAX_SECONDS, math.ceil(seconds + FIT_PAD_SECONDS)))
+
+
 class WhisperSpeechToText:
     name = "whisper-base"
 
-    def __init__(self, model_dir: Path, *, cpu_threads: int = 2) -> None:
+    def __init__(self, model_dir: Path, *, cpu_threads: int = 2, window: WhisperWindow = "fit") -> None:
         try:
             from faster_whisper import WhisperModel
         except ImportError as error:
             raise SpeechProviderError(f"faster-whisper is not installed: {error}") from None
         self._model: Any = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+        self.window: WhisperWindow = window
         # CTranslate2 runs one request at a time per model replica: a lock keeps passes from queueing in C++.
         self._lock = threading.Lock()
 
     def transcribe_sync(self, pcm: bytes, language: str) -> str:
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        audio = audio[-_MAX_SECONDS * 16000 :]
+        audio = audio[-_MAX_SECONDS * _SAMPLE_RATE :]
+        whisper_language = _WHISPER_LANGUAGE.get(language, "en")
         with self._lock:
-            segments, _ = self._model.transcribe(
-                audio,
-                language=_WHISPER_LANGUAGE.get(language, "en"),
-                beam_size=1,
-                temperature=0.0,  # no temperature fallback: one decode per pass, predictable cost
-                max_new_tokens=max_tokens_for(audio.size / 16000),
-                # The VAD has already decided this is speech; Whisper's own no-speech guess drops robotic or
-                # telephone-band voices entirely, and a prompt made Mandarin worse here (measured).
-                no_speech_threshold=None,
-                without_timestamps=True,
-                condition_on_previous_text=False,
-                vad_filter=False,
-            )
-            text = "".join(segment.text for segment in segments).strip()
+            if self.window == "fit":
+                text = self._transcribe_fitted(audio, whisper_language)
+            else:
+                text = self._transcribe_full(audio, whisper_language)
         return to_simplified(text) if language.startswith("zh") else text
 
     async def transcribe(self, pcm: bytes, language: str) -> str:
         return await asyncio.to_thread(self.transcribe_sync, pcm, language)
+
+    def _transcribe_full(self, audio: npt.NDArray[np.float32], language: str) -> str:
+        segments, _ = self._model.transcribe(
+            audio,
+            language=language,
+            beam_size=1,
+            temperature=0.0,  # no temperature fallback: one decode per pass, predictable cost
+            max_new_tokens=max_tokens_for(audio.size / _SAMPLE_RATE),
+            # The VAD has already decided this is speech; Whisper's own no-speech guess drops robotic or
+            # telephone-band voices entirely, and a prompt made Mandarin worse here (measured).
+            no_speech_threshold=None,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+        )
+        return "".join(segment.text for segment in segments).strip()
+
+    def _transcribe_fitted(self, audio: npt.NDArray[np.float32], language: str) -> str:
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+
+        seconds = audio.size / _SAMPLE_RATE
+        window = fitted_window_seconds(seconds)
+        # Pad the waveform, not the features: the log-mel normalisation then sees the silence as Whisper's own
+        # 30 s padding would show it.
+        padded = np.zeros(window * _SAMPLE_RATE, dtype=np.float32)
+        padded[: audio.size] = audio[: padded.size]
+        features = self._model.feature_extractor(padded)[:, : window * 100]
+        tokenizer = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=language)
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        result = self._model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[np.newaxis])),
+            [prompt],
+            beam_size=1,
+            max_length=len(prompt) + max_tokens_for(seconds),
+            suppress_blank=True,
+            suppress_tokens=[-1],  # the model's own list of non-speech tokens
+            no_repeat_ngram_size=NO_REPEAT_NGRAM,
+        )
+        tokens = [token for token in result[0].sequences_ids[0] if token < tokenizer.eot]
+        return str(tokenizer.decode(cut_repeated_opening(tokens))).strip()

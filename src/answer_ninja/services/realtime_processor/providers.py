@@ -93,7 +93,10 @@ def build_providers(settings: Settings, health: HealthState) -> SpeechProviders:
         from answer_ninja.speech.whisper_stt import WhisperSpeechToText
 
         root = settings.speech_model_dir or default_model_root(settings.data_dir)
-        stt_chain.append(WhisperSpeechToText(prepare_whisper_base(root), cpu_threads=settings.whisper_cpu_threads))
+        whisper = WhisperSpeechToText(
+            prepare_whisper_base(root), cpu_threads=settings.whisper_cpu_threads, window=settings.whisper_window
+        )
+        stt_chain.append(whisper)
     except (SpeechProviderError, RuntimeError, OSError) as error:
         failed("whisper", error)
     if not stt_chain:
