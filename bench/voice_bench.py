@@ -64,10 +64,9 @@ END_OF_TURN_MS = 300
 # ---------------------------------------------------------------- the server under test
 def serve(mode: str, port: int, data_dir: str, engine_url: str | None) -> None:
     """Run realtime-processor in this process (the benchmark's subprocess)."""
-    import uvicorn
-
     from answer_ninja.platform.db.migrate import upgrade
     from answer_ninja.platform.logging import configure_logging
+    from answer_ninja.platform.server import serve_app
     from answer_ninja.platform.settings import load_settings
     from answer_ninja.services.realtime_processor.app import create_app
     from answer_ninja.services.realtime_processor.providers import SpeechProviders
@@ -98,7 +97,7 @@ def serve(mode: str, port: int, data_dir: str, engine_url: str | None) -> None:
             tts=FixedDelayTextToSpeech(delay_seconds=STANDIN_TTS_SECONDS),
         )
     app = create_app(settings, providers=providers, replies=replies)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=1 << 20)
+    serve_app(app, settings, port=port)  # as a deployed service runs
 
 
 class Engine:

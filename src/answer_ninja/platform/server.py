@@ -39,6 +39,9 @@ def serve_app(app: FastAPI, settings: Settings, *, port: int) -> None:
         access_log=False,
         lifespan="on",
         ws="auto" if has_websockets else "none",
+        # Media streams carry base64 audio, which deflate cannot shrink: compressing 50 messages a second per call
+        # only costs CPU on both ends (measured in bench/voice_bench.py capacity). Declining is always valid.
+        ws_per_message_deflate=False,
     )
     uvicorn.Server(config).run()
 

@@ -95,18 +95,26 @@ class Upsampler2x:
     """
 
     def __init__(self) -> None:
-        self._previous = 0.0
+        self._previous = np.float32(0.0)
 
     def process(self, pcm8k: bytes) -> bytes:
-        samples = np.frombuffer(pcm8k, dtype="<i2").astype(np.float32)
+        return self.upsample(np.frombuffer(pcm8k, dtype="<i2").astype(np.float32))
+
+    def upsample(self, samples: npt.NDArray[np.float32]) -> bytes:
+        # 50 frames a second per call: written in place, without temporaries (see bench/voice_bench.py capacity).
         if samples.size == 0:
             return b""
-        before = np.concatenate(([self._previous], samples[:-1]))
-        self._previous = float(samples[-1])
         out = np.empty(samples.size * 2, dtype=np.float32)
-        out[0::2] = (before + samples) / 2  # halfway between the previous sample and this one
         out[1::2] = samples
+        halfway = out[0::2]  # halfway between the previous sample and this one
+        halfway[0] = self._previous + samples[0]
+        np.add(samples[:-1], samples[1:], out=halfway[1:])
+        halfway *= 0.5
+        self._previous = samples[-1]
         return out.astype("<i2").tobytes()
+
+
+_DECODE_FLOAT: Final = _DECODE.astype(np.float32)
 
 
 class MulawInbound:
@@ -116,7 +124,8 @@ class MulawInbound:
         self._up = Upsampler2x()
 
     def decode(self, payload: bytes) -> bytes:
-        return self._up.process(mulaw_decode(payload))
+        # One table lookup straight to float samples: the same values as mulaw_decode, one conversion fewer.
+        return self._up.upsample(_DECODE_FLOAT[np.frombuffer(payload, dtype=np.uint8)])
 
 
 def pcm16k_to_mulaw8k(pcm: bytes) -> bytes:
