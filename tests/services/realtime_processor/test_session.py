@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from answer_ninja.services.realtime_processor.session import SessionConfig
-from tests.services.realtime_processor.fakes import make_session
+from answer_ninja.services.realtime_processor.replies import KeywordReplyStandIn
+from answer_ninja.services.realtime_processor.session import FINAL_PASS_WAIT_SECONDS, CallSession, SessionConfig, Turn
+from tests.services.realtime_processor.fakes import Caller, make_session
 
 PITCH = "Hello, I am calling about a special loan offer for you today"
 AGAIN = "But the interest rate is really low, are you sure"
@@ -126,3 +129,64 @@ async def test_slow_transcription_is_waited_for_when_nothing_was_prepared() -> N
     turn = session.turns[-1]
     assert turn.caller_text == "Hi"
     assert turn.speculative is False
+
+
+class _HearsMoreWithMoreAudio:
+    """A recogniser that hears half a sentence in the passes made while the caller speaks, and the whole of it in
+    the pass made after they stopped, which takes ``final_delay`` seconds (real time)."""
+
+    name = "prefix-stt"
+    PARTIAL = "Hello, I am calling"
+    WHOLE = "Hello, I am calling about a special loan offer for you today"
+
+    def __init__(self, final_bytes: int, final_delay: float) -> None:
+        self.final_bytes = final_bytes
+        self.final_delay = final_delay
+
+    async def transcribe(self, pcm: bytes, language: str) -> str:
+        if len(pcm) < self.final_bytes:
+            return self.PARTIAL
+        await asyncio.sleep(self.final_delay)
+        return self.WHOLE
+
+
+async def _answered(session: CallSession, timeout: float = 2.0) -> Turn:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        replies = [turn for turn in session.turns if turn.kind == "reply" and turn.ai_text]
+        if replies:
+            return replies[-1]
+        await asyncio.sleep(0.01)
+    raise AssertionError("no reply")
+
+
+def _with_prefix_stt(final_delay: float) -> tuple[CallSession, Caller, KeywordReplyStandIn]:
+    session, caller, replies, _ = make_session([])
+    # 1.2 s of speech: the passes while speaking hear at most 1.0 s of it, the one at the first pause 1.3 s.
+    session.stt = _HearsMoreWithMoreAudio(final_bytes=int(1.25 * 32000), final_delay=final_delay)
+    return session, caller, replies
+
+
+async def test_end_of_turn_waits_briefly_for_the_pass_that_heard_everything() -> None:
+    session, caller, replies = _with_prefix_stt(final_delay=0.05)
+    await session.start()
+    caller.play_out()
+    await caller.say("loan pitch", 1.2)
+    await caller.silence(0.5)
+    turn = await _answered(session)
+    assert turn.caller_text == _HearsMoreWithMoreAudio.WHOLE
+    assert turn.speculative is False
+    assert [text for _, text, dry in replies.requests if not dry] == [_HearsMoreWithMoreAudio.WHOLE]
+
+
+async def test_a_late_final_pass_leaves_the_answer_to_the_partial_and_completes_the_record() -> None:
+    session, caller, replies = _with_prefix_stt(final_delay=FINAL_PASS_WAIT_SECONDS + 0.3)
+    await session.start()
+    caller.play_out()
+    await caller.say("loan pitch", 1.2)
+    await caller.silence(0.5)
+    turn = await _answered(session)
+    assert turn.speculative is True
+    assert [text for _, text, dry in replies.requests if not dry] == [_HearsMoreWithMoreAudio.PARTIAL]
+    await session.drain()
+    assert turn.caller_text == _HearsMoreWithMoreAudio.WHOLE  # the record keeps what was said in full

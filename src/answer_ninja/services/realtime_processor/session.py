@@ -43,8 +43,11 @@ FINAL_SLACK_BYTES = 16 * PCM_FRAME_BYTES
 MARK_GRACE_MS = 2000
 _BYTES_PER_MS = 32  # PCM16 at 16 kHz
 FIRST_SEND_BYTES = 100 * _BYTES_PER_MS
-# Share of the utterance a partial transcript must have heard to be answered at once instead of waiting for the
-# final pass (on 2 busy cores a Whisper pass takes about a second, so waiting costs a second).
+# At the end of a turn the final pass (the whole utterance) is waited for this long before a partial transcript
+# answers instead. A pass takes ~200 ms on two cores with the fitted Whisper window, and a reply to half a sentence
+# is more often wrong (a "您好, 我们..." heard as a polite caller to take a message from).
+FINAL_PASS_WAIT_SECONDS = 0.25
+# Share of the utterance a partial transcript must have heard to answer when the final pass is late.
 SPECULATIVE_MIN_COVERAGE = 0.5
 
 
@@ -370,17 +373,38 @@ class CallSession:
             self._spawn(self._record_full_transcript(turn, utterance, generation), "final-transcript")
 
     async def _turn_text(self, utterance: bytes, generation: int) -> tuple[str, bool]:
-        """The caller's words, and whether they come from a partial pass (decided early, before the final one)."""
-        for attempt in range(2):
+        """The caller's words, and whether they come from a partial pass (decided early, before the final one).
+
+        The final pass (the whole utterance) gets ``FINAL_PASS_WAIT_SECONDS``; if it is not done by then, a partial
+        that heard most of the utterance answers and the final pass completes the record afterwards.
+        """
+        size = len(utterance)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FINAL_PASS_WAIT_SECONDS
+        started_final = False
+        while True:
             partial = self._partial
-            if partial is not None and _complete(partial, generation, len(utterance)):
+            if partial is not None and _complete(partial, generation, size):
                 return partial.text, False
-            if self._usable_partial(partial, generation, len(utterance)):
-                assert partial is not None
-                return partial.text, True
-            if attempt == 0 and self._pass is not None and not self._pass.done():
-                with contextlib.suppress(Exception):
-                    await self._pass
+            if (self._pass is None or self._pass.done()) and not started_final:
+                # The pass at the pause heard less than the whole utterance (or none ran): hear all of it now.
+                started_final = True
+                self._pass = self._spawn(self._run_pass(utterance, generation, final=True), "stt-pass")
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._pass is None or self._pass.done():
+                break
+            with contextlib.suppress(Exception):  # a timeout here only means: decide without it
+                await asyncio.wait_for(asyncio.shield(self._pass), remaining)
+        partial = self._partial
+        if self._usable_partial(partial, generation, size):
+            assert partial is not None
+            return partial.text, True
+        if self._pass is not None:
+            with contextlib.suppress(Exception):
+                await self._pass  # nothing usable yet: the final pass it is, however long it takes
+        partial = self._partial
+        if partial is not None and _complete(partial, generation, size):
+            return partial.text, False
         return await self.stt.transcribe(utterance, self.call.language), False
 
     @staticmethod
