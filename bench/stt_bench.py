@@ -62,11 +62,6 @@ def clips() -> list[tuple[str, str, bytes]]:
     return [(language, text, pcm) for (language, text), pcm in found.items()]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=1, help="passes per clip and window (times: all of them)")
@@ -105,12 +100,14 @@ def main() -> None:
     print(f"{'window':<8}{'pass p50':>10}{'pass p95':>10}{'CER zh':>9}{'WER en':>9}{'intent agrees':>15}")
     for window in WINDOWS:
         zh, en = errors[window]["zh"], errors[window]["en"]
+        p95 = statistics.quantiles(times[window], n=20)[-1]
         print(
-            f"{window:<8}{statistics.median(times[window]):>8.0f}ms{percentile(times[window], 0.95):>8.0f}ms"
+            f"{window:<8}{statistics.median(times[window]):>8.0f}ms{p95:>8.0f}ms"
             f"{zh[0] / max(1, zh[1]):>9.1%}{en[0] / max(1, en[1]):>9.1%}"
             f"{agree[window]:>8}/{len(samples)} ({agree[window] / len(samples):.0%})"
         )
-    print(f"full / fit time per clip: median {statistics.median(ratios):.2f}x (p5 {percentile(ratios, 0.05):.2f}x)")
+    p5 = statistics.quantiles(ratios, n=20)[0]
+    print(f"full / fit time per clip: median {statistics.median(ratios):.2f}x (p5 {p5:.2f}x)")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 

@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     # Where the packaged Whisper model is assembled at first use (unset = $ANSWER_NINJA_CACHE or DATA_DIR/models).
     speech_model_dir: Path | None = None
     whisper_cpu_threads: int = Field(default=2, ge=1, le=64)
-    # fit = the encoder sees the utterance plus 1 s (a short turn costs a fraction of a pass); full = Whisper's 30 s.
+    # fit = the encoder sees the utterance plus 2 s (a short turn costs a fraction of a pass); full = Whisper's 30 s.
     whisper_window: Literal["fit", "full"] = "fit"
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     # Silence after the caller's last voiced frame that ends a turn.

@@ -67,10 +67,16 @@ class WhisperSpeechToText:
     def __init__(self, model_dir: Path, *, cpu_threads: int = 2, window: WhisperWindow = "fit") -> None:
         try:
             from faster_whisper import WhisperModel
+            from faster_whisper.tokenizer import Tokenizer
         except ImportError as error:
             raise SpeechProviderError(f"faster-whisper is not installed: {error}") from None
         self._model: Any = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
         self.window: WhisperWindow = window
+        # Whisper language code -> (tokenizer, decoder prompt): built once, not on every pass of every turn.
+        self._prompts: dict[str, tuple[Any, list[int]]] = {}
+        for code in set(_WHISPER_LANGUAGE.values()):
+            tokenizer = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=code)
+            self._prompts[code] = (tokenizer, [*tokenizer.sot_sequence, tokenizer.no_timestamps])
         # CTranslate2 runs one request at a time per model replica: a lock keeps passes from queueing in C++.
         self._lock = threading.Lock()
 
@@ -105,8 +111,7 @@ class WhisperSpeechToText:
         return "".join(segment.text for segment in segments).strip()
 
     def _transcribe_fitted(self, audio: npt.NDArray[np.float32], language: str) -> str:
-        import ctranslate2
-        from faster_whisper.tokenizer import Tokenizer
+        import ctranslate2  # installed with faster-whisper; already loaded by it
 
         seconds = audio.size / _SAMPLE_RATE
         window = fitted_window_seconds(seconds)
@@ -115,8 +120,7 @@ class WhisperSpeechToText:
         padded = np.zeros(window * _SAMPLE_RATE, dtype=np.float32)
         padded[: audio.size] = audio[: padded.size]
         features = self._model.feature_extractor(padded)[:, : window * 100]
-        tokenizer = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=language)
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        tokenizer, prompt = self._prompts[language]
         result = self._model.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features[np.newaxis])),
             [prompt],

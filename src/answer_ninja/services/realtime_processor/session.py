@@ -399,13 +399,7 @@ class CallSession:
         if self._usable_partial(partial, generation, size):
             assert partial is not None
             return partial.text, True
-        if self._pass is not None:
-            with contextlib.suppress(Exception):
-                await self._pass  # nothing usable yet: the final pass it is, however long it takes
-        partial = self._partial
-        if partial is not None and _complete(partial, generation, size):
-            return partial.text, False
-        return await self.stt.transcribe(utterance, self.call.language), False
+        return await self._transcribe_now(utterance, generation), False  # nothing usable: the final pass, however long
 
     @staticmethod
     def _usable_partial(partial: _Partial | None, generation: int, size: int) -> bool:
