@@ -219,6 +219,7 @@ def main() -> None:
             "REDIS_URL": redis.url,
             "JWT_SECRET": "bench-jwt-secret-0123456789abcdef",
             "PROFILE_HASH_SECRET": "bench-hash-secret-0123456789abcdef",
+            "INTERNAL_SECRET": "bench-internal-secret-0123456789abcdef",
             "DATA_DIR": str(scratch),
             "LOG_JSON": "true",
             **{f"{name.upper().replace('-', '_')}_URL": url for name, url in urls.items()},

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
+from tests.harness.credentials import SECRETS, operator_headers  # noqa: E402
 from tests.harness.servers import free_port, wait_for_port  # noqa: E402
 
 from answer_ninja.speech.simulator import (  # noqa: E402
@@ -85,6 +86,7 @@ def serve(mode: str, port: int, data_dir: str, engine_url: str | None) -> None:
         conversation_engine_url=engine_url or f"http://127.0.0.1:{free_port()}",
         profile_analytics_url=f"http://127.0.0.1:{free_port()}",
         log_level="WARNING",
+        **SECRETS,
     )
     configure_logging(level="WARNING", json=True, service="realtime-processor")
     replies = None if engine_url else KeywordReplyStandIn(delay_seconds=STANDIN_REPLY_SECONDS, max_turns=3)
@@ -107,7 +109,8 @@ class Engine:
         self.port = free_port()
         data_dir = tempfile.mkdtemp(prefix="voice-bench-engine-")
         env = {**os.environ, "DATA_DIR": data_dir, "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/engine.db",
-               "CONVERSATION_ENGINE_URL": f"http://127.0.0.1:{self.port}", "LOG_LEVEL": "WARNING"}  # fmt: skip
+               "CONVERSATION_ENGINE_URL": f"http://127.0.0.1:{self.port}", "LOG_LEVEL": "WARNING",
+               **{name.upper(): value for name, value in SECRETS.items()}}  # fmt: skip
         env.pop("REDIS_URL", None)
         cli = [sys.executable, "-m", "answer_ninja"]
         subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -139,7 +142,7 @@ class Server:
         status: dict[str, Any] = {}
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                status = httpx.get(self.url + "/api/v1/voice/status").json()
+                status = httpx.get(self.url + "/api/v1/voice/status", headers=operator_headers()).json()
                 if status["presynthesis_done"]:
                     break
             time.sleep(0.5)
@@ -158,7 +161,7 @@ class Server:
 
 
 async def fetch_record(url: str, call_id: str) -> dict[str, Any] | None:
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    async with httpx.AsyncClient(timeout=5.0, headers=operator_headers()) as client:
         for _ in range(60):
             response = await client.get(f"{url}/api/v1/voice/calls/{call_id}")
             if response.status_code == 200 and response.json().get("status") == "completed":
@@ -302,7 +305,7 @@ def run_clients(ws_url: str, concurrency: int, tag: str, processes: int) -> list
 async def server_waits(url: str, call_ids: list[str]) -> dict[str, float]:
     """Provider waits (stt + reply + tts_first_byte) per call turn, from the records."""
     waits: dict[str, float] = {}
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    async with httpx.AsyncClient(timeout=10.0, headers=operator_headers()) as client:
         for call_id in call_ids:
             response = await client.get(f"{url}/api/v1/voice/calls/{call_id}")
             if response.status_code != 200:

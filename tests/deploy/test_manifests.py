@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from answer_ninja.catalogue import CORE_SERVICES, SERVICES
 from answer_ninja.ops.platforms.kubernetes_config import SECRET_KEYS, app_config_data
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.registry import CORE_SERVICES, SERVICES
 from tests.harness.kube import REPO, rendered_manifests
 
 K8S = REPO / "deploy" / "k8s"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from answer_ninja.services.registry import CORE_SERVICES
+from answer_ninja.catalogue import CORE_SERVICES
 from tests.harness.kube import REPO, SIM_NODE
 from tests.harness.kube_fixtures import Kube, wait_rollouts
 

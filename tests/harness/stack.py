@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from answer_ninja.services.registry import SERVICES
+from answer_ninja.catalogue import SERVICES
+from tests.harness.credentials import SECRETS, operator_headers
 from tests.harness.servers import free_port
 
 
@@ -38,6 +39,7 @@ class LocalStack:
             "SUPERVISOR_PORT": str(self.supervisor_port),
             "SHUTDOWN_GRACE_SECONDS": "3",
             "LOG_JSON": "true",
+            **{name.upper(): value for name, value in SECRETS.items()},
             **{f"{name.upper().replace('-', '_')}_URL": self.url(name) for name in SERVICES},
             **(env or {}),
         }
@@ -100,11 +102,13 @@ class LocalStack:
         path = self.data_dir / "up.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    # --- tiny blocking HTTP helpers (tests stay synchronous and readable) ---
+    # --- tiny blocking HTTP helpers (tests stay synchronous and readable); they send the operator's token unless
+    # told otherwise (``headers={}`` for an anonymous caller) ---
     @staticmethod
-    def get(url: str, timeout: float = 2.0) -> tuple[int, Any]:
+    def get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        request = urllib.request.Request(url, headers=operator_headers() if headers is None else headers)
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
@@ -112,9 +116,12 @@ class LocalStack:
             return 0, None
 
     @staticmethod
-    def post(url: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any]:
+    def post(
+        url: str, body: Any = None, timeout: float = 30.0, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else b""
-        request = urllib.request.Request(url, data=data, method="POST", headers={"content-type": "application/json"})
+        sent = {"content-type": "application/json", **(operator_headers() if headers is None else headers)}
+        request = urllib.request.Request(url, data=data, method="POST", headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
@@ -124,7 +131,10 @@ class LocalStack:
     @staticmethod
     def patch(url: str, body: Any, timeout: float = 10.0) -> tuple[int, Any]:
         request = urllib.request.Request(
-            url, data=json.dumps(body).encode(), method="PATCH", headers={"content-type": "application/json"}
+            url,
+            data=json.dumps(body).encode(),
+            method="PATCH",
+            headers={"content-type": "application/json", **operator_headers()},
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())

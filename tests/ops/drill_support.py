@@ -15,6 +15,7 @@ from typing import Any
 from answer_ninja.ops.drills import DrillResult, Hook, run_drill
 from answer_ninja.ops.platforms.local import LocalPlatform
 from answer_ninja.platform.settings import load_settings
+from tests.harness.credentials import operator_headers
 from tests.harness.servers import PostgresServer, _pg_bin, free_port
 from tests.harness.stack import LocalStack
 
@@ -109,7 +110,14 @@ def drill(stack: LocalStack, fault: str, **kwargs: Any) -> DrillResult:
                     break
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)
-            return await run_drill(fault, platform=platform, responder_url=stack.url("responder"), timeout=60, **kwargs)
+            return await run_drill(
+                fault,
+                platform=platform,
+                responder_url=stack.url("responder"),
+                responder_headers=operator_headers(),
+                timeout=60,
+                **kwargs,
+            )
         finally:
             await platform.close()
 

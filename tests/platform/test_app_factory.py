@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.auth.rules import public
 from answer_ninja.platform.health import DependencyCheck
 from answer_ninja.platform.settings import Settings, load_settings
+from tests.harness.credentials import SECRETS
 
 SPEC = ServiceSpec(name="test-service", port=3999, description="test", uses_database=True, uses_cache=True)
 
@@ -22,19 +24,22 @@ class Greeting(BaseModel):
     times: int
 
 
+OPEN = [Depends(public("test route"))]
+
+
 def _configure(app: FastAPI, ctx: ServiceContext) -> None:
-    @app.post("/greet")
+    @app.post("/greet", dependencies=OPEN)
     async def greet(body: Greeting) -> dict[str, str]:
         return {"greeting": "hi " * body.times + body.name}
 
-    @app.get("/boom")
+    @app.get("/boom", dependencies=OPEN)
     async def boom() -> None:
         raise RuntimeError("kaput")
 
 
 @pytest.fixture
 def settings(sqlite_url: str) -> Settings:
-    return load_settings(database_url=sqlite_url, redis_url=None)
+    return load_settings(database_url=sqlite_url, redis_url=None, **SECRETS)
 
 
 async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
@@ -126,7 +131,8 @@ async def test_unhandled_error_is_a_json_500_without_traceback(client: httpx.Asy
 
 
 async def test_every_service_builds_with_platform_endpoints(settings: Settings) -> None:
-    from answer_ninja.services.registry import SERVICES, build_app
+    from answer_ninja.catalogue import SERVICES
+    from answer_ninja.platform.server import build_app
 
     for name in SERVICES:
         app = build_app(name, settings)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from answer_ninja.cli import app
-from answer_ninja.cli.common import console, err_console, settings_or_exit
+from answer_ninja.cli.common import console, err_console, operator_headers, settings_or_exit
 from answer_ninja.platform.settings import Settings
 
 
@@ -21,7 +21,7 @@ def _ws_url(http_url: str, path: str) -> str:
 
 async def _fetch_record(settings: Settings, call_id: str) -> dict[str, Any] | None:
     url = f"{settings.realtime_processor_url}/api/v1/voice/calls/{call_id}"
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    async with httpx.AsyncClient(timeout=5.0, headers=operator_headers(settings)) as client:
         for _ in range(40):  # the record is written just after the stream closes
             try:
                 response = await client.get(url)

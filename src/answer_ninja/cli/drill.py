@@ -8,7 +8,7 @@ import json
 import typer
 
 from answer_ninja.cli import app
-from answer_ninja.cli.common import console, err_console, settings_or_exit
+from answer_ninja.cli.common import console, err_console, operator_headers, settings_or_exit
 from answer_ninja.ops.drills import FAULTS, DrillResult, run_drill, shell_hook
 from answer_ninja.ops.platforms.local import LocalPlatform
 from answer_ninja.supervisor.client import SupervisorUnavailableError
@@ -36,6 +36,7 @@ def drill(
                 fault,
                 platform=platform,
                 responder_url=settings.responder_url,
+                responder_headers=operator_headers(settings),
                 services=service or None,
                 stop=shell_hook(stop_command),
                 start=shell_hook(start_command),

@@ -16,6 +16,7 @@ from typing import TypeVar
 import typer
 from rich.table import Table
 
+from answer_ninja.catalogue import CORE_SERVICES, SERVICES
 from answer_ninja.cli import app
 from answer_ninja.cli.common import console, err_console, settings_or_exit
 from answer_ninja.ops.models import ActionKind, ActionOutcome, PlannedAction
@@ -31,7 +32,6 @@ from answer_ninja.ops.store import IncidentStore, incident_to_dict
 from answer_ninja.ops.verify import verify
 from answer_ninja.platform.logging import configure_logging
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.registry import CORE_SERVICES, SERVICES
 from answer_ninja.supervisor.client import SupervisorUnavailableError
 
 ops_app = typer.Typer(help="The ServiceDown runbook, by hand (and `ops respond`: by itself).", no_args_is_help=True)

@@ -9,10 +9,10 @@ import httpx
 import typer
 from rich.table import Table
 
+from answer_ninja.catalogue import SERVICES, UnknownServiceError, entry_for
 from answer_ninja.cli import app
 from answer_ninja.cli.common import console, err_console, settings_or_exit
 from answer_ninja.platform.logging import configure_logging
-from answer_ninja.services.registry import SERVICES, UnknownServiceError, entry_for
 from answer_ninja.supervisor.client import SupervisorClient, SupervisorUnavailableError
 from answer_ninja.supervisor.supervisor import Supervisor
 

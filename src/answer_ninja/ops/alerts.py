@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from answer_ninja.catalogue import SERVICES
 from answer_ninja.ops.escalate import is_security_alert
 from answer_ninja.ops.responder import AlertSignal
-from answer_ninja.services.registry import SERVICES
 
 
 class Alert(BaseModel):

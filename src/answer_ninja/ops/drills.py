@@ -187,6 +187,7 @@ async def run_drill(
     *,
     platform: LocalPlatform,
     responder_url: str,
+    responder_headers: dict[str, str] | None = None,
     services: list[str] | None = None,
     stop: Hook | None = None,
     start: Hook | None = None,
@@ -197,7 +198,7 @@ async def run_drill(
     injected_at = datetime.now(UTC)
     result = DrillResult(fault.name, targets, str(fault.expected_mode), injected_at)
     await inject(fault, platform, targets, stop)
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    async with httpx.AsyncClient(timeout=5.0, headers=responder_headers) as client:
         if not fault.dependency:
             result.incident = await _incident_after(
                 client, responder_url, injected_at, ("resolved", "escalated"), timeout

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from answer_ninja.catalogue import CORE_SERVICES
 from answer_ninja.ops.models import ActionKind, Cause, Diagnosis, FailureMode, PlannedAction
-from answer_ninja.services.registry import CORE_SERVICES
 
 # Services whose restart applies degraded mode (the runbook's 方案5.1).
 DEGRADE_RESTARTS: tuple[str, ...] = ("phone-gateway", "realtime-processor")

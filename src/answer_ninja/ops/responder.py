@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from prometheus_client import Counter, Histogram
 
+from answer_ninja.catalogue import SERVICES
 from answer_ninja.ops.diagnose import Observation, diagnose
 from answer_ninja.ops.escalate import escalation_reason
 from answer_ninja.ops.models import (
@@ -41,7 +42,6 @@ from answer_ninja.ops.store import IncidentStore
 from answer_ninja.ops.verify import verify
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.registry import SERVICES
 
 log = get_logger(__name__)
 

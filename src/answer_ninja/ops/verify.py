@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from answer_ninja.ops.platforms.base import InstanceState, Platform
 from answer_ninja.ops.probe import probe_services
+from answer_ninja.platform.auth.client import service_auth
 from answer_ninja.platform.settings import Settings
 
 SYNTHETIC_CALLER = "+8613800000000"
@@ -111,7 +112,7 @@ async def verify(platform: Platform, settings: Settings, services: list[str]) ->
     report = VerificationReport()
     urls = {service: await platform.service_url(service) for service in services}
     timeout = settings.responder_probe_timeout_seconds
-    async with httpx.AsyncClient(timeout=max(timeout, 10.0)) as client:
+    async with httpx.AsyncClient(timeout=max(timeout, 10.0), auth=service_auth(settings, "responder")) as client:
         report.checks += await _instances_running(platform, services)
         probes = await probe_services(client, urls, timeout)
         report.checks += [Check(f"{name} /health /ready", p.ok, p.summary()) for name, p in probes.items()]

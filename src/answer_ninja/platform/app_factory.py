@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from answer_ninja import __version__
+from answer_ninja.platform.auth.client import ServiceAuth
+from answer_ninja.platform.auth.keys import secret_bytes
+from answer_ninja.platform.auth.rules import public, require_declared
+from answer_ninja.platform.auth.tokens import ServiceTokenIssuer
 from answer_ninja.platform.cache import Cache, build_cache
 from answer_ninja.platform.db.engine import Database
 from answer_ninja.platform.health import DependencyCheck, HealthState, run_checks
@@ -155,7 +159,9 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = settings.dependency_timeout_seconds
-        ctx.http = httpx.AsyncClient(timeout=timeout)
+        # Calls to the other services carry this service's signed token; calls elsewhere carry nothing.
+        issuer = ServiceTokenIssuer(secret_bytes(ctx, "internal_secret"), spec.name)
+        ctx.http = httpx.AsyncClient(timeout=timeout, auth=ServiceAuth(settings, issuer))
         if spec.uses_database:
             ctx.database = Database(settings.database_url, connect_timeout=timeout)
         if spec.uses_cache:
@@ -190,7 +196,11 @@ def create_service_app(
     app.add_exception_handler(RequestValidationError, _validation_error_response)
     app.add_exception_handler(Exception, _unhandled_error_response)
 
-    @app.get("/health", tags=["platform"], summary="Liveness: the process and its event loop answer")
+    probes = [Depends(public("liveness, readiness and metrics: probes and Prometheus; no user data"))]
+
+    @app.get(
+        "/health", tags=["platform"], summary="Liveness: the process and its event loop answer", dependencies=probes
+    )
     async def health() -> dict[str, Any]:
         DEGRADED.labels(spec.name).set(1 if ctx.health.degraded else 0)
         return {
@@ -203,7 +213,12 @@ def create_service_app(
             "event_loop_lag_ms": round(ctx.health.loop_lag_seconds * 1000, 2),
         }
 
-    @app.get("/ready", tags=["platform"], summary="Readiness: every dependency this service uses is usable")
+    @app.get(
+        "/ready",
+        tags=["platform"],
+        summary="Readiness: every dependency this service uses is usable",
+        dependencies=probes,
+    )
     async def ready() -> JSONResponse:
         results = await run_checks(ctx.checks, settings.dependency_timeout_seconds)
         for result in results:
@@ -220,7 +235,7 @@ def create_service_app(
         }
         return JSONResponse(status_code=200 if not failed else 503, content=body)
 
-    @app.get("/metrics", tags=["platform"], summary="Prometheus text exposition")
+    @app.get("/metrics", tags=["platform"], summary="Prometheus text exposition", dependencies=probes)
     async def metrics() -> Response:
         DEGRADED.labels(spec.name).set(1 if ctx.health.degraded else 0)
         payload, content_type = render_latest()
@@ -228,4 +243,5 @@ def create_service_app(
 
     if configure is not None:
         configure(app, ctx)
+    require_declared(app)  # default deny: a route that says nothing about who may use it fails the build
     return app

@@ -7,6 +7,7 @@ image) uses: it skips the CLI and its command modules, so a service process load
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import sys
 
@@ -14,16 +15,24 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.routing import WebSocketRoute
 
+from answer_ninja.catalogue import entry_for
 from answer_ninja.errors import ConfigurationError
 from answer_ninja.platform.logging import configure_logging
 from answer_ninja.platform.settings import Settings, load_settings
-from answer_ninja.services.registry import build_app, port_for
+
+
+def build_app(name: str, settings: Settings) -> FastAPI:
+    """The app of service ``name``, its module imported only now (by name, from the catalogue), so a process
+    loads only the service it serves and the platform layer never imports ``services/``."""
+    module = importlib.import_module(entry_for(name).module)
+    app: FastAPI = module.create_app(settings)
+    return app
 
 
 def serve(name: str, settings: Settings, *, port: int | None = None) -> None:
     """Serve ``name`` until SIGTERM/SIGINT: stop accepting, finish in-flight work up to the grace period."""
     configure_logging(level=settings.log_level, json=settings.log_json, service=name)
-    serve_app(build_app(name, settings), settings, port=port or port_for(name, settings))
+    serve_app(build_app(name, settings), settings, port=port or settings.service_port(name))
 
 
 def serve_app(app: FastAPI, settings: Settings, *, port: int) -> None:

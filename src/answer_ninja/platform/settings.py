@@ -9,10 +9,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from answer_ninja.catalogue import entry_for
 from answer_ninja.errors import ConfigurationError
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -38,9 +40,12 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     dependency_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
-    # Security
-    jwt_secret: SecretStr | None = None
-    profile_hash_secret: SecretStr | None = None
+    # Security (docs/security.md says where each lives; `answer-ninja up` generates them per machine)
+    jwt_secret: SecretStr | None = None  # signs people's tokens
+    profile_hash_secret: SecretStr | None = None  # keys the caller hashes in shared profiles
+    internal_secret: SecretStr | None = None  # signs service-to-service tokens (unset: internal calls refused)
+    operator_token: SecretStr | None = None  # the operator's machine (answer-ninja commands) as an operator
+    supervisor_token: SecretStr | None = None  # the local supervisor's control API
 
     # Optional cloud providers: absence means "use the local default and report degraded where it matters".
     azure_speech_key: SecretStr | None = None
@@ -219,6 +224,10 @@ class Settings(BaseSettings):
         """Base URL of a service by its name (``phone-gateway`` ...)."""
         url: str = getattr(self, service.replace("-", "_") + "_url")
         return url
+
+    def service_port(self, service: str) -> int:
+        """The port a service listens on: the one in its configured URL (so tests and hosts can move it)."""
+        return urlparse(self.service_url(service)).port or entry_for(service).port
 
 
 def describe_validation_error(error: ValidationError) -> str:

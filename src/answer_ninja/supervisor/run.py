@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import secrets
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -15,6 +13,7 @@ import uvicorn
 
 from answer_ninja.platform.db.migrate import upgrade
 from answer_ninja.platform.logging import get_logger
+from answer_ninja.platform.machine_secrets import SERVICE_SECRETS, ensure_machine_secrets
 from answer_ninja.platform.settings import Settings
 from answer_ninja.supervisor.control_api import create_control_app
 from answer_ninja.supervisor.supervisor import Supervisor
@@ -23,23 +22,10 @@ log = get_logger(__name__)
 
 
 def local_secrets(settings: Settings) -> dict[str, str]:
-    """Secrets every local process must share (JWT, profile hashing), generated once and kept in data_dir.
-
-    Explicit environment values win; the generated ones never leave the machine.
-    """
-    path = settings.data_dir / "secrets.json"
-    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    for name in ("JWT_SECRET", "PROFILE_HASH_SECRET"):
-        stored.setdefault(name, secrets.token_urlsafe(32))
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(stored))
-    path.chmod(0o600)
-    env = {}
-    if settings.jwt_secret is None:
-        env["JWT_SECRET"] = stored["JWT_SECRET"]
-    if settings.profile_hash_secret is None:
-        env["PROFILE_HASH_SECRET"] = stored["PROFILE_HASH_SECRET"]
-    return env
+    """Secrets every local process shares (people's tokens, caller hashing, internal tokens, the operator's token),
+    generated once and kept in DATA_DIR/secrets.json (0600). Explicit environment values win."""
+    stored = ensure_machine_secrets(settings.data_dir)
+    return {name: stored[name] for name in SERVICE_SECRETS if getattr(settings, name.lower()) is None}
 
 
 async def wait_until_ready(urls: dict[str, str], timeout: float) -> dict[str, bool]:

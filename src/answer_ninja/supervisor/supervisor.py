@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from answer_ninja.catalogue import SERVICES, entry_for
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.registry import SERVICES, entry_for, port_for
 from answer_ninja.supervisor.backoff import BackoffPolicy
 from answer_ninja.supervisor.deployments import Deployment, DeploymentBook, RevisionRecord
 from answer_ninja.supervisor.process import ManagedProcess, ProcessSpec
@@ -60,7 +60,7 @@ class Supervisor:
         names = [entry_for(name).name for name in (services or SERVICES)]  # fail early on a typo
         self.book = DeploymentBook(self.state_dir / "deployments.json", names)
         for name in names:
-            self.processes[name] = self._build(name, name, port_for(name, settings))
+            self.processes[name] = self._build(name, name, settings.service_port(name))
         # Standby backups and scaled-out replicas: supervised like the others, never started by start_all.
         self.standby: dict[str, ManagedProcess] = {
             backup: self._build(backup, service, free_loopback_port())

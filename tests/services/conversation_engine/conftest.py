@@ -11,17 +11,21 @@ from fastapi import FastAPI
 
 from answer_ninja.platform.settings import Settings, load_settings
 from answer_ninja.services.conversation_engine.app import create_app
+from tests.harness.credentials import SECRETS, service_headers
+
+# conversation-engine is called by the voice loop; the tests call it as realtime-processor does.
+VOICE_LOOP = service_headers("realtime-processor", "conversation-engine")
 
 
 async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=VOICE_LOOP) as client:
             yield client
 
 
 def engine_settings(**overrides: Any) -> Settings:
-    base: dict[str, Any] = {"redis_url": None, "llm_base_url": None, "degraded_mode": False}
+    base: dict[str, Any] = {"redis_url": None, "llm_base_url": None, "degraded_mode": False, **SECRETS}
     return load_settings(**{**base, **overrides})
 
 

@@ -16,8 +16,9 @@ import pytest
 import redis
 import uvicorn
 
+from answer_ninja.platform.server import build_app
 from answer_ninja.platform.settings import Settings, load_settings
-from answer_ninja.services.registry import build_app
+from tests.harness.credentials import SECRETS, service_headers
 from tests.harness.servers import free_port, wait_for_port
 
 MY_SERVICES = ("phone-gateway", "user-management", "profile-analytics")
@@ -34,8 +35,11 @@ class LiveServices:
     def url(self, service: str) -> str:
         return self.urls[service]
 
-    def client(self, service: str, token: str | None = None) -> httpx.Client:
+    def client(self, service: str, token: str | None = None, *, as_service: str | None = None) -> httpx.Client:
+        """A client of ``service``: as a person (``token``), as another service (``as_service``), or anonymous."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if as_service is not None:
+            headers.update(service_headers(as_service, service))
         return httpx.Client(base_url=self.urls[service], headers=headers, timeout=10.0)
 
     def register(self, email: str, hosted: str, *, real_number: str | None = "+8613900000001") -> tuple[str, str]:
@@ -60,8 +64,7 @@ def live_services(
     values: dict[str, Any] = dict(
         database_url=database_url,
         redis_url=redis_url,
-        jwt_secret="test-jwt-secret-that-is-long-enough-0123456789",
-        profile_hash_secret="test-profile-hash-secret-0123456789",
+        **SECRETS,
         twilio_auth_token=TWILIO_TOKEN,
         phone_gateway_url=urls["phone-gateway"],
         user_management_url=urls["user-management"],

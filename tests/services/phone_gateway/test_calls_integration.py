@@ -37,7 +37,7 @@ def place_call(live: LiveServices, caller: str = CALLER, dialled: str = HOSTED, 
 
 
 def record(live: LiveServices, call_id: str) -> dict[str, Any]:
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         response = gateway.get(f"/internal/v1/calls/{call_id}")
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -135,7 +135,7 @@ def test_known_spam_is_rejected_after_two_users_report_it(live: LiveServices) ->
 
 
 def test_no_user_rejects_and_the_synthetic_probe_reaches_ai(live: LiveServices) -> None:
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         nobody = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": "+8610099999999"}).json()
         probe = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": "+10000000000"}).json()
     assert (nobody["decision"], nobody["reason"]) == ("reject", "no_user")
@@ -152,7 +152,7 @@ def test_bad_twilio_signature_is_refused_and_nothing_is_recorded(live: LiveServi
     with pytest.raises(httpx.HTTPStatusError) as refused:
         place_call(live, token="not-the-token", call_sid="CA-forged")
     assert refused.value.response.status_code == 403
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         unsigned = gateway.post("/twilio/voice", data={"CallSid": "CA-x", "From": CALLER, "To": HOSTED})
     assert unsigned.status_code == 403
 
@@ -160,7 +160,7 @@ def test_bad_twilio_signature_is_refused_and_nothing_is_recorded(live: LiveServi
 def test_carrier_retry_of_the_same_call_gets_the_same_record(live: LiveServices) -> None:
     live.register("retry@example.com", HOSTED)
     body = {"from": CALLER, "to": HOSTED, "call_id": "carrier-42"}
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         first = gateway.post("/webhook/incoming-call", json=body).json()
         again = gateway.post("/webhook/incoming-call", json=body).json()
         bad = gateway.post("/webhook/incoming-call", json={"to": HOSTED})
@@ -172,13 +172,13 @@ def test_carrier_retry_of_the_same_call_gets_the_same_record(live: LiveServices)
 def test_gateway_decides_from_cache_when_user_management_is_down(postgres_url: str, redis_url: str) -> None:
     with live_services(postgres_url, redis_url) as live:
         live.register("cache@example.com", HOSTED)
-        with live.client("phone-gateway") as gateway:  # warm the cache
+        with live.client("phone-gateway", as_service="responder") as gateway:  # warm the cache
             assert gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": HOSTED}).json()["reason"] == (
                 "default_ai"
             )
     # Same database and Redis; user-management and profile-analytics not running at all.
     with live_services(postgres_url, redis_url, services=("phone-gateway",)) as gateway_only:
-        with gateway_only.client("phone-gateway") as gateway:
+        with gateway_only.client("phone-gateway", as_service="responder") as gateway:
             cached = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": HOSTED}).json()
             unknown = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": "+8610055555555"}).json()
         assert (cached["decision"], cached["reason"]) == ("ai", "default_ai")
@@ -196,7 +196,7 @@ def test_event_grid_handshake_and_incoming_call_answered_through_the_sdk(
             f"endpoint={acs.url}/;accesskey={key}", connection_verify=False
         )
         live.register("acs@example.com", HOSTED)
-        with live.client("phone-gateway") as gateway:
+        with live.client("phone-gateway", as_service="responder") as gateway:
             handshake = gateway.post(
                 "/webhook/azure-events",
                 json=[{"eventType": acs_events.VALIDATION_EVENT, "data": {"validationCode": "v-1"}}],
@@ -274,7 +274,7 @@ def test_new_callers_are_routed_without_asking_profile_analytics(live: LiveServi
     while not cache.exists(PROFILES_COMPLETE_KEY) and time.monotonic() < deadline:
         time.sleep(0.05)
     cache.close()
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         answer = gateway.post("/webhook/incoming-call", json={"from": "+8613611112222", "to": HOSTED}).json()
     assert record(live, answer["call_id"])["details"]["sources"] == {"user": "service", "profile": "cache"}
 
@@ -294,7 +294,7 @@ def test_calls_are_answered_while_postgres_is_down_and_their_records_arrive_afte
     live: LiveServices, postgres_server: Any
 ) -> None:
     live.register("outage@example.com", HOSTED)
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         assert gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": HOSTED}).status_code == 200
         postgres_server.stop()
         try:

@@ -35,7 +35,7 @@ def finish_call_as_realtime_processor(live: LiveServices, call_id: str, *, inten
 
 
 def incoming(live: LiveServices, caller: str = CALLER) -> dict[str, Any]:
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         body: dict[str, Any] = gateway.post("/webhook/incoming-call", json={"from": caller, "to": HOSTED}).json()
     return body
 
@@ -49,12 +49,12 @@ def test_finished_call_is_summarised_and_learned_from_once(live: LiveServices) -
         {"speaker": "ai", "text": "不需要，再见"},
     ]
     finish_call_as_realtime_processor(live, call["call_id"], intent="loan", transcript=transcript)
-    with live.client("profile-analytics", token) as analytics:
-        first = analytics.post(f"/api/v1/calls/{call['call_id']}/finished")
-        again = analytics.post(f"/api/v1/calls/{call['call_id']}/finished")
+    with live.client("profile-analytics", token, as_service="realtime-processor") as analytics:
+        first = analytics.post(f"/internal/v1/calls/{call['call_id']}/finished")
+        again = analytics.post(f"/internal/v1/calls/{call['call_id']}/finished")
         summary = analytics.get(f"/api/v1/calls/{call['call_id']}/summary").json()
         profile = analytics.get("/api/v1/profiles/lookup", params={"number": "138 0013 8000"}).json()
-        missing = analytics.post("/api/v1/calls/nope/finished")
+        missing = analytics.post("/internal/v1/calls/nope/finished")
         stats = analytics.get("/api/v1/stats", params={"period": "day"}).json()
         bad_period = analytics.get("/api/v1/stats", params={"period": "year"})
     assert first.status_code == 200, first.text
@@ -102,11 +102,11 @@ def test_feedback_is_one_vote_per_user_and_not_spam_proposes_a_whitelist_entry(l
 
 def test_synthetic_probe_calls_are_not_learned_from_or_counted(live: LiveServices) -> None:
     _, token = live.register("probe@example.com", HOSTED)
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         probe = gateway.post("/webhook/incoming-call", json={"from": CALLER, "to": "+10000000000"}).json()
     finish_call_as_realtime_processor(live, probe["call_id"], intent="sales", transcript=[])
-    with live.client("profile-analytics", token) as analytics:
-        finished = analytics.post(f"/api/v1/calls/{probe['call_id']}/finished").json()
+    with live.client("profile-analytics", token, as_service="realtime-processor") as analytics:
+        finished = analytics.post(f"/internal/v1/calls/{probe['call_id']}/finished").json()
         assert finished["profile"] is None
         assert analytics.get("/api/v1/profiles/lookup", params={"number": CALLER}).status_code == 404
         assert analytics.get("/api/v1/stats").json()["calls_total"] == 0

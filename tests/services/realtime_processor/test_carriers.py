@@ -25,6 +25,7 @@ from answer_ninja.speech.standins import FixedDelayTextToSpeech, ToneSpeechToTex
 from answer_ninja.speech.vad import EnergyVad
 from answer_ninja.telephony import acs_media, twilio_media
 from answer_ninja.telephony.codec import MULAW_FRAME_BYTES, PCM_FRAME_BYTES, frames, pcm16k_to_mulaw8k
+from tests.harness.credentials import SECRETS, operator_headers
 from tests.harness.servers import free_port
 
 LINES = ["Hello, I am calling from the bank about a loan", "It has a very low interest rate", "Okay, bye then"]
@@ -37,9 +38,10 @@ def build_client(database_url: str, replies: KeywordReplyStandIn, data_dir: Path
         profile_analytics_url=f"http://127.0.0.1:{free_port()}",  # nothing there: the notification is best effort
         conversation_engine_url=f"http://127.0.0.1:{free_port()}",
         tts_presynthesize_templates=False,
+        **SECRETS,
     )
     providers = SpeechProviders(vad_factory=EnergyVad, stt=ToneSpeechToText(LINES), tts=FixedDelayTextToSpeech())
-    return TestClient(create_app(settings, providers=providers, replies=replies))
+    return TestClient(create_app(settings, providers=providers, replies=replies), headers=operator_headers())
 
 
 @pytest.fixture

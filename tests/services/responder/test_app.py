@@ -12,6 +12,7 @@ from answer_ninja.ops.models import IncidentStatus
 from answer_ninja.ops.store import IncidentStore
 from answer_ninja.platform.settings import load_settings
 from answer_ninja.services.responder.app import create_app
+from tests.harness.credentials import SECRETS, operator_headers
 from tests.harness.servers import free_port
 from tests.ops.factories import incident
 from tests.ops.test_alerts import PAYLOAD
@@ -20,8 +21,10 @@ from tests.ops.test_alerts import PAYLOAD
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     # No supervisor on that port: the responder keeps answering its API while its probes fail.
-    settings = load_settings(data_dir=tmp_path, supervisor_port=free_port(), responder_probe_interval_seconds=0.1)
-    with TestClient(create_app(settings)) as test_client:
+    settings = load_settings(
+        data_dir=tmp_path, supervisor_port=free_port(), responder_probe_interval_seconds=0.1, **SECRETS
+    )
+    with TestClient(create_app(settings), headers=operator_headers()) as test_client:
         yield test_client
 
 
@@ -62,3 +65,11 @@ def test_approvals_are_decided_once_and_audited(client: TestClient, tmp_path: Pa
     assert client.post(f"/approvals/{approval}", json={"approved": True, "by": "alice"}).status_code == 404
     assert client.post(f"/approvals/{approval}", json={"approved": True}).json()["fields"][0]["field"] == "by"
     assert client.get("/audit").json()[0]["actor"] == "alice"
+
+
+def test_operator_routes_refuse_anyone_else(client: TestClient) -> None:
+    for path in ("/incidents", "/audit", "/approvals"):
+        assert client.get(path, headers={"Authorization": ""}).status_code == 401, path
+        assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401, path
+    refused = client.post("/approvals/x", json={"approved": True, "by": "mallory"}, headers={"Authorization": ""})
+    assert refused.status_code == 401

@@ -113,12 +113,13 @@ def test_temporary_entries_learned_proposals_and_field_errors(live: LiveServices
         assert bad_pref.status_code == 422
         assert bad_pref.json()["fields"][0]["field"] == "spam_threshold"
 
-    with live.client("user-management") as internal:
+    with live.client("user-management", as_service="profile-analytics") as internal:
         proposed = internal.post("/internal/v1/whitelist/learned", json={"user_id": user_id, "number": "13600000000"})
         assert proposed.status_code == 201
         assert proposed.json()["status"] == "proposed"
         again = internal.post("/internal/v1/whitelist/learned", json={"user_id": user_id, "number": "13600000000"})
         assert again.json() is None
+    with live.client("user-management", as_service="phone-gateway") as internal:
         snapshot = internal.get(f"/internal/v1/routing/{HOSTED_A}").json()
     # Proposed entries do not let anyone through until the user accepts them.
     assert set(snapshot["whitelist"]) == {"+8613700000000"}
@@ -126,14 +127,14 @@ def test_temporary_entries_learned_proposals_and_field_errors(live: LiveServices
     with live.client("user-management", token) as users:
         accepted = users.patch(f"/api/v1/whitelist/{proposed.json()['id']}", json={"status": "active"})
         assert accepted.json()["status"] == "active"
-    with live.client("user-management") as internal:
+    with live.client("user-management", as_service="phone-gateway") as internal:
         assert "+8613600000000" in internal.get(f"/internal/v1/routing/{HOSTED_A}").json()["whitelist"]
         assert internal.get("/internal/v1/routing/+8610099999999").status_code == 404
 
 
 def test_changes_invalidate_the_gateways_cached_snapshot(live: LiveServices) -> None:
     _, token = live.register("cache@example.com", HOSTED_A)
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         first = gateway.post("/webhook/incoming-call", json={"from": "+8613800138000", "to": HOSTED_A}).json()
     assert first["decision"] == "ai"
     cache = redis.Redis.from_url(live.settings.redis_url or "")
@@ -144,7 +145,7 @@ def test_changes_invalidate_the_gateways_cached_snapshot(live: LiveServices) -> 
     cache.close()
     # The gateway's in-process copy is dropped by a pub/sub announcement, which arrives within milliseconds.
     deadline = time.monotonic() + 2
-    with live.client("phone-gateway") as gateway:
+    with live.client("phone-gateway", as_service="responder") as gateway:
         while True:
             second = gateway.post("/webhook/incoming-call", json={"from": "+8613800138000", "to": HOSTED_A}).json()
             if second["decision"] == "transfer" or time.monotonic() > deadline:

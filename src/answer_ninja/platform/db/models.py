@@ -57,6 +57,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     real_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    # user | operator: operators see the service board and incidents; only `answer-ninja users` grants it.
+    role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
     # Preferences
     ai_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     ai_off_action: Mapped[str] = mapped_column(String(16), default="reject")  # reject | ring

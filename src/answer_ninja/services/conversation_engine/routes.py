@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from answer_ninja.calls.replies import all_lines
 from answer_ninja.calls.vocabulary import Language
+from answer_ninja.platform.auth.dependencies import caller
 from answer_ninja.services.conversation_engine.flows import STATE_ERRORS, CallNotFoundError, ConversationEngine
 from answer_ninja.services.conversation_engine.schemas import (
     CALL_ID_PATTERN,
@@ -20,7 +21,12 @@ from answer_ninja.services.conversation_engine.schemas import (
 )
 from answer_ninja.services.conversation_engine.understanding import understand
 
-router = APIRouter(prefix="/api/v1", tags=["conversation"])
+# Only the voice loop (and the responder's synthetic call) converse; operators may look and classify.
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["conversation"],
+    dependencies=[Depends(caller(services=("realtime-processor", "responder"), operators=True))],
+)
 
 
 def engine_of(request: Request) -> ConversationEngine:

@@ -8,11 +8,11 @@ import contextlib
 from fastapi import FastAPI
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.cache import RedisCache
 from answer_ninja.platform.settings import Settings
 from answer_ninja.services.phone_gateway import flows, invalidation
 from answer_ninja.services.phone_gateway.views import router
-from answer_ninja.services.user_management.keys import secret_bytes
 from answer_ninja.telephony.acs_events import AcsCallControl
 
 SPEC = ServiceSpec(

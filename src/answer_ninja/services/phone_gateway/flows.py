@@ -18,12 +18,12 @@ from prometheus_client import Counter, Histogram
 
 from answer_ninja.calls.routing import Decision, Reason, RoutingDecision, RoutingInput, decide, fallback
 from answer_ninja.platform.app_factory import ServiceContext
+from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.db.models import CallRecord, new_id
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.phone_gateway import service
 from answer_ninja.services.phone_gateway.directory import Lookup, RoutingDirectory
 from answer_ninja.services.phone_gateway.record_writer import RecordWriter
-from answer_ninja.services.user_management.keys import secret_bytes
 from answer_ninja.telephony.phone_numbers import caller_hash, to_e164_or_raw
 from answer_ninja.telephony.twilio_voice import http_to_ws
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from answer_ninja.calls.routing import Decision
 from answer_ninja.platform.app_factory import ServiceContext, context_of
+from answer_ninja.platform.auth.dependencies import public, service_caller
 from answer_ninja.platform.db.models import CallRecord
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.phone_gateway import flows
@@ -21,6 +22,8 @@ from answer_ninja.telephony import acs_events, twilio_voice
 log = get_logger(__name__)
 router = APIRouter()
 Ctx = Depends(context_of)
+# Carrier webhooks: each carrier's own credential is checked by the handler (Twilio signature when configured).
+CARRIER = [Depends(public("carrier webhook: the carrier's signature is checked by the handler"))]
 TWIML = "application/xml"
 
 
@@ -73,7 +76,13 @@ def _decision_out(ctx: ServiceContext, outcome: flows.CallOutcome, carrier_path:
     )
 
 
-@router.post("/webhook/incoming-call", response_model=DecisionOut, response_model_exclude_none=True, tags=["calls"])
+@router.post(
+    "/webhook/incoming-call",
+    response_model=DecisionOut,
+    response_model_exclude_none=True,
+    tags=["calls"],
+    dependencies=CARRIER,
+)
 async def incoming_call(body: IncomingCallIn, ctx: ServiceContext = Ctx) -> DecisionOut:
     """The generic JSON webhook (and the loopback carrier of ``answer-ninja up``): decide and record a call."""
     outcome = await flows.handle_incoming_call(
@@ -83,7 +92,7 @@ async def incoming_call(body: IncomingCallIn, ctx: ServiceContext = Ctx) -> Deci
     return _decision_out(ctx, outcome, "twilio")
 
 
-@router.post("/twilio/voice", tags=["twilio"], openapi_extra=VOICE_FORM, response_class=Response)
+@router.post("/twilio/voice", tags=["twilio"], openapi_extra=VOICE_FORM, response_class=Response, dependencies=CARRIER)
 async def twilio_voice_webhook(request: Request, ctx: ServiceContext = Ctx) -> Response:
     """Twilio's voice webhook: answer with TwiML (Connect/Stream for AI, Dial to transfer, Reject)."""
     form = await _twilio_form(request, ctx)
@@ -104,7 +113,9 @@ async def twilio_voice_webhook(request: Request, ctx: ServiceContext = Ctx) -> R
     return Response(content=twiml, media_type=TWIML)
 
 
-@router.post("/twilio/dial-status", tags=["twilio"], openapi_extra=DIAL_FORM, response_class=Response)
+@router.post(
+    "/twilio/dial-status", tags=["twilio"], openapi_extra=DIAL_FORM, response_class=Response, dependencies=CARRIER
+)
 async def twilio_dial_status(
     request: Request, call_id: str = Query(pattern=ID_PATTERN), ctx: ServiceContext = Ctx
 ) -> Response:
@@ -119,7 +130,14 @@ async def twilio_dial_status(
     return Response(content=twilio_voice.stream_twiml(flows.stream_url(ctx, "twilio"), parameters), media_type=TWIML)
 
 
-@router.post("/twilio/status", status_code=204, tags=["twilio"], openapi_extra=STATUS_FORM, response_class=Response)
+@router.post(
+    "/twilio/status",
+    status_code=204,
+    tags=["twilio"],
+    openapi_extra=STATUS_FORM,
+    response_class=Response,
+    dependencies=CARRIER,
+)
 async def twilio_status(request: Request, ctx: ServiceContext = Ctx) -> Response:
     """Twilio's status callback: ringing, in-progress, completed (with CallDuration), busy, failed ..."""
     form = await _twilio_form(request, ctx)
@@ -138,7 +156,7 @@ async def twilio_status(request: Request, ctx: ServiceContext = Ctx) -> Response
     return Response(status_code=204)
 
 
-@router.post("/webhook/azure-events", tags=["acs"])
+@router.post("/webhook/azure-events", tags=["acs"], dependencies=CARRIER)
 async def azure_events(events: list[dict[str, Any]] = Body(max_length=100), ctx: ServiceContext = Ctx) -> JSONResponse:
     """Event Grid delivery: the subscription handshake, or incoming calls to answer, redirect or reject."""
     handled = []
@@ -193,7 +211,7 @@ async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCa
     return result
 
 
-@router.post("/acs/callbacks", status_code=204, tags=["acs"], response_class=Response)
+@router.post("/acs/callbacks", status_code=204, tags=["acs"], response_class=Response, dependencies=CARRIER)
 async def acs_callbacks(
     events: list[dict[str, Any]] = Body(max_length=100),
     call_id: str = Query(pattern=ID_PATTERN),
@@ -209,7 +227,13 @@ async def acs_callbacks(
     return Response(status_code=204)
 
 
-@router.post("/internal/v1/calls/{call_id}/status", status_code=204, tags=["internal"], response_class=Response)
+@router.post(
+    "/internal/v1/calls/{call_id}/status",
+    status_code=204,
+    tags=["internal"],
+    response_class=Response,
+    dependencies=[Depends(service_caller("realtime-processor", "responder"))],
+)
 async def call_status(body: CallStatusIn, call_id: str = id_path(), ctx: ServiceContext = Ctx) -> Response:
     """Status of a generic/loopback call (answered, completed ...); "transfer_failed" hands it to the AI."""
     if body.status == "transfer_failed":
@@ -220,7 +244,13 @@ async def call_status(body: CallStatusIn, call_id: str = id_path(), ctx: Service
     return Response(status_code=204)
 
 
-@router.post("/internal/v1/calls/{call_id}/hangup", status_code=204, tags=["internal"], response_class=Response)
+@router.post(
+    "/internal/v1/calls/{call_id}/hangup",
+    status_code=204,
+    tags=["internal"],
+    response_class=Response,
+    dependencies=[Depends(service_caller("realtime-processor", "responder"))],
+)
 async def hang_up(call_id: str = id_path(), ctx: ServiceContext = Ctx) -> Response:
     """End a call: through the ACS SDK for an answered ACS call; Twilio and loopback calls end when their media
     stream closes, so for them this only completes the record."""
@@ -239,7 +269,12 @@ async def hang_up(call_id: str = id_path(), ctx: ServiceContext = Ctx) -> Respon
     return Response(status_code=204)
 
 
-@router.get("/internal/v1/calls/{call_id}", response_model=CallRecordOut, tags=["internal"])
+@router.get(
+    "/internal/v1/calls/{call_id}",
+    response_model=CallRecordOut,
+    tags=["internal"],
+    dependencies=[Depends(service_caller("realtime-processor", "profile-analytics", "responder"))],
+)
 async def call_record(call_id: str = id_path(), ctx: ServiceContext = Ctx) -> CallRecordOut:
     async with ctx.require_database().session() as session:
         record = await session.get(CallRecord, call_id)

@@ -8,13 +8,13 @@ import contextlib
 from fastapi import FastAPI
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.cache import RedisCache
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
 from answer_ninja.services.phone_gateway.cache_keys import PROFILES_COMPLETE_KEY
 from answer_ninja.services.profile_analytics import service
 from answer_ninja.services.profile_analytics.views import router
-from answer_ninja.services.user_management.keys import secret_bytes
 
 log = get_logger(__name__)
 

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.app_factory import ServiceContext
+from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.db.models import CallerFeedback, CallRecord, ConversationTurn, SpamProfile
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.profile_analytics import service
 from answer_ninja.services.profile_analytics.learning import is_legitimate_intent, is_spam_intent
 from answer_ninja.services.profile_analytics.summaries import Line, lines_from_transcript, summarise
-from answer_ninja.services.user_management.keys import secret_bytes
 from answer_ninja.telephony.phone_numbers import caller_hash
 
 log = get_logger(__name__)

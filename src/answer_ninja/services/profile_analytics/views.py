@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from answer_ninja.platform.app_factory import ServiceContext, context_of
+from answer_ninja.platform.auth.dependencies import UserId, service_caller
 from answer_ninja.services.profile_analytics import flows, service
 from answer_ninja.services.profile_analytics.models import (
     FeedbackIn,
@@ -16,14 +17,12 @@ from answer_ninja.services.profile_analytics.models import (
     StatsOut,
     SummaryOut,
 )
-from answer_ninja.services.user_management.auth import current_user_id
 from answer_ninja.services.user_management.errors import field_error
 from answer_ninja.services.user_management.schemas import HASH_PATTERN, id_path
 from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, to_e164
 
 router = APIRouter()
 Ctx = Depends(context_of)
-UserId = Depends(current_user_id)
 
 
 def _e164(ctx: ServiceContext, raw: str, field: str, location: str = "body") -> str:
@@ -33,7 +32,12 @@ def _e164(ctx: ServiceContext, raw: str, field: str, location: str = "body") -> 
         raise field_error(field, f"not a phone number: {error}", location=location) from None
 
 
-@router.post("/api/v1/calls/{call_id}/finished", response_model=FinishedOut, tags=["calls"])
+@router.post(
+    "/internal/v1/calls/{call_id}/finished",
+    response_model=FinishedOut,
+    tags=["internal"],
+    dependencies=[Depends(service_caller("realtime-processor"))],
+)
 async def call_finished(call_id: str = id_path(), ctx: ServiceContext = Ctx) -> FinishedOut:
     """realtime-processor's notice that a call ended: summarise it and learn from it (idempotent)."""
     try:
@@ -103,7 +107,12 @@ async def stats(period: Period = Query(default="week"), user_id: str = UserId, c
         return await service.stats(session, user_id=user_id, period=period, now=datetime.now(UTC))
 
 
-@router.get("/internal/v1/profiles/{caller_hash}", response_model=ProfileOut, tags=["internal"])
+@router.get(
+    "/internal/v1/profiles/{caller_hash}",
+    response_model=ProfileOut,
+    tags=["internal"],
+    dependencies=[Depends(service_caller("phone-gateway"))],
+)
 async def profile_by_hash(caller_hash: str = Path(pattern=HASH_PATTERN), ctx: ServiceContext = Ctx) -> ProfileOut:
     """For phone-gateway, which hashes numbers with the same secret: 404 when the caller is unknown."""
     return await _profile(ctx, caller_hash)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from fastapi import FastAPI, WebSocket
+from fastapi import Depends, FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.auth.dependencies import Principal, caller, public
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
 from answer_ninja.services.realtime_processor.call_store import load_call
@@ -58,17 +59,25 @@ def make_configure(
         ctx.on_startup.append(start)
         ctx.on_shutdown.append(stop)
 
-        @app.websocket("/media/twilio")
+        # Media streams: the carrier connects with the call's parameters (checked per stream by the session).
+        stream = [Depends(public("carrier media stream"))]
+
+        @app.websocket("/media/twilio", dependencies=stream)
         async def twilio_media_stream(websocket: WebSocket) -> None:
             """Twilio Media Streams (bidirectional ``<Connect><Stream>``)."""
             await twilio_stream(websocket, ctx.extras["voice"])
 
-        @app.websocket("/media/acs")
+        @app.websocket("/media/acs", dependencies=stream)
         async def acs_media_stream(websocket: WebSocket) -> None:
             """Azure Communication Services bidirectional media streaming."""
             await acs_stream(websocket, ctx.extras["voice"])
 
-        @app.get("/api/v1/voice/status", tags=["voice"], summary="Live calls and prepared audio")
+        @app.get(
+            "/api/v1/voice/status",
+            tags=["voice"],
+            summary="Live calls and prepared audio",
+            dependencies=[Depends(caller(services=("responder",), operators=True))],
+        )
         async def voice_status() -> dict[str, object]:
             runtime: VoiceRuntime = ctx.extras["voice"]
             return {
@@ -80,9 +89,15 @@ def make_configure(
             }
 
         @app.get("/api/v1/voice/calls/{call_id}", tags=["voice"], summary="A finished call's transcript and timings")
-        async def voice_call(call_id: str) -> JSONResponse:
+        async def voice_call(
+            call_id: str,
+            principal: Principal = Depends(caller(services=("responder",), users=True, operators=True)),
+        ) -> JSONResponse:
             record = await load_call(ctx.require_database(), call_id)
-            if record is None:
+            # A person sees only their own calls; another's answers 404, as if it did not exist.
+            if record is None or (
+                principal.kind == "user" and not principal.is_operator and record.user_id != principal.name
+            ):
                 return JSONResponse(status_code=404, content={"error": f"no call {call_id}", "fields": []})
             return JSONResponse(
                 {

@@ -119,7 +119,7 @@ async def load_turns(database: Database, call_id: str) -> list[ConversationTurn]
 async def notify_finished(http: httpx.AsyncClient, analytics_url: str, call_id: str, timeout: float) -> None:
     """Best effort: profile-analytics learns from the call; a failure is logged, never raised."""
     try:
-        response = await http.post(f"{analytics_url}/api/v1/calls/{call_id}/finished", json={}, timeout=timeout)
+        response = await http.post(f"{analytics_url}/internal/v1/calls/{call_id}/finished", json={}, timeout=timeout)
         response.raise_for_status()
     except httpx.HTTPError as error:
         log.warning("analytics_notify_failed", call_id=call_id, error=str(error)[:200])

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ from answer_ninja.ops.report import postmortem
 from answer_ninja.ops.responder import Responder
 from answer_ninja.ops.store import IncidentStore, incident_to_dict
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.auth.dependencies import operator, public
 from answer_ninja.platform.settings import Settings
 
 SPEC = ServiceSpec(
@@ -69,7 +70,15 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
             raise HTTPException(status_code=404, detail=f"no incident {incident_id}")
         return found
 
-    @app.post("/alerts", status_code=202, tags=["responder"], summary="Alertmanager webhook (payload version 4)")
+    operators = [Depends(operator)]
+
+    @app.post(
+        "/alerts",
+        status_code=202,
+        tags=["responder"],
+        summary="Alertmanager webhook (payload version 4)",
+        dependencies=[Depends(public("Alertmanager webhook"))],
+    )
     async def alerts(payload: AlertmanagerPayload) -> dict[str, Any]:
         signals = signals_from(payload)
         responder: Responder | None = ctx.extras.get("responder")
@@ -78,35 +87,45 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
                 responder.receive_alert(signal)
         return {"accepted": len(signals), "services": sorted({s for sig in signals for s in sig.services})}
 
-    @app.get("/incidents", tags=["responder"])
+    @app.get("/incidents", tags=["responder"], dependencies=operators)
     async def incidents(limit: int = 50) -> list[dict[str, Any]]:
         return [incident_to_dict(incident) for incident in store.recent(limit=max(1, min(limit, 500)))]
 
-    @app.get("/incidents/{incident_id}", tags=["responder"])
+    @app.get("/incidents/{incident_id}", tags=["responder"], dependencies=operators)
     async def incident(incident_id: str) -> dict[str, Any]:
         found = incident_or_404(incident_id)
         return incident_to_dict(found)
 
-    @app.get("/incidents/{incident_id}/postmortem", response_class=PlainTextResponse, tags=["responder"])
+    @app.get(
+        "/incidents/{incident_id}/postmortem",
+        response_class=PlainTextResponse,
+        tags=["responder"],
+        dependencies=operators,
+    )
     async def incident_postmortem(incident_id: str) -> str:
         found = incident_or_404(incident_id)
         return postmortem(found)
 
-    @app.get("/incidents/{incident_id}/customer-notice", response_class=PlainTextResponse, tags=["responder"])
+    @app.get(
+        "/incidents/{incident_id}/customer-notice",
+        response_class=PlainTextResponse,
+        tags=["responder"],
+        dependencies=operators,
+    )
     async def incident_customer_notice(incident_id: str) -> str:
         """The runbook's customer notice template, filled for this incident (for whoever sends it)."""
         found = incident_or_404(incident_id)
         return render_customer_notice(found)
 
-    @app.get("/audit", tags=["responder"])
+    @app.get("/audit", tags=["responder"], dependencies=operators)
     async def audit(limit: int = 100) -> list[dict[str, Any]]:
         return store.audit_log(limit=max(1, min(limit, 1000)))
 
-    @app.get("/approvals", tags=["responder"])
+    @app.get("/approvals", tags=["responder"], dependencies=operators)
     async def approvals(status: str | None = None) -> list[dict[str, Any]]:
         return store.approvals(status=status)
 
-    @app.post("/approvals/{approval_id}", tags=["responder"])
+    @app.post("/approvals/{approval_id}", tags=["responder"], dependencies=operators)
     async def decide(approval_id: str, decision: Decision) -> dict[str, Any]:
         if not store.decide_approval(approval_id, approved=decision.approved, by=decision.by):
             raise HTTPException(status_code=404, detail=f"no pending approval {approval_id}")

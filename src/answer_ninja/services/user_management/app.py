@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
+from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.user_management.keys import secret_bytes
 from answer_ninja.services.user_management.views import router
 
 SPEC = ServiceSpec(

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.app_factory import ServiceContext, context_of
+from answer_ninja.platform.auth.dependencies import UserClaims, UserId, is_revoked, public, service_caller, unauthorized
+from answer_ninja.platform.auth.tokens import Role, TokenClaims
 from answer_ninja.platform.db.models import HostedNumber, User, WhitelistEntry
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.user_management import auth, service
@@ -42,7 +44,6 @@ from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, to_e16
 log = get_logger(__name__)
 router = APIRouter()
 Ctx = Depends(context_of)
-UserId = Depends(auth.current_user_id)
 
 
 def normalise(ctx: ServiceContext, raw: str, field: str) -> str:
@@ -56,10 +57,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def _tokens(ctx: ServiceContext, user_id: str) -> TokenPair:
+async def _tokens(ctx: ServiceContext, user: User) -> TokenPair:
     now = utcnow()
-    access, lifetime = auth.issue_token(ctx, user_id=user_id, token_type="access", now=now)
-    refresh, _ = auth.issue_token(ctx, user_id=user_id, token_type="refresh", now=now)
+    role: Role = "operator" if user.role == "operator" else "user"
+    access, lifetime = auth.issue_token(ctx, user_id=user.id, role=role, token_type="access", now=now)
+    refresh, _ = auth.issue_token(ctx, user_id=user.id, role=role, token_type="refresh", now=now)
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=lifetime)
 
 
@@ -67,7 +69,7 @@ async def _load_user(ctx: ServiceContext, user_id: str) -> User:
     async with ctx.require_database().session() as session:
         user = await service.get_user(session, user_id=user_id)
     if user is None:
-        raise auth.unauthorized("user no longer exists")
+        raise unauthorized("user no longer exists")
     return user
 
 
@@ -81,7 +83,13 @@ async def _invalidate_user(ctx: ServiceContext, user_id: str) -> None:
 # --- authentication -------------------------------------------------------------------------------------------
 
 
-@router.post("/api/v1/auth/register", status_code=201, response_model=UserOut, tags=["auth"])
+@router.post(
+    "/api/v1/auth/register",
+    status_code=201,
+    response_model=UserOut,
+    tags=["auth"],
+    dependencies=[Depends(public("sign-up: anyone may create an account"))],
+)
 async def register(body: RegisterRequest, ctx: ServiceContext = Ctx) -> UserOut:
     real_number = normalise(ctx, body.real_number, "real_number") if body.real_number else None
     hosted = [normalise(ctx, raw, f"hosted_numbers.{i}") for i, raw in enumerate(body.hosted_numbers)]
@@ -110,32 +118,43 @@ async def register(body: RegisterRequest, ctx: ServiceContext = Ctx) -> UserOut:
     return service.user_out(await _load_user(ctx, user_id))
 
 
-@router.post("/api/v1/auth/login", response_model=TokenPair, tags=["auth"])
+@router.post(
+    "/api/v1/auth/login",
+    response_model=TokenPair,
+    tags=["auth"],
+    dependencies=[Depends(public("sign-in: the password is the credential"))],
+)
 async def login(body: LoginRequest, ctx: ServiceContext = Ctx) -> TokenPair:
     async with ctx.require_database().session() as session:
         user = await service.get_user_by_email(session, email=body.email)
     # The same answer whether the email or the password is wrong: no account enumeration.
     if user is None or not auth.verify_password(user.password_hash, body.password):
-        raise auth.unauthorized("wrong email or password")
-    return await _tokens(ctx, user.id)
+        raise unauthorized("wrong email or password")
+    return await _tokens(ctx, user)
 
 
-@router.post("/api/v1/auth/refresh", response_model=TokenPair, tags=["auth"])
+@router.post(
+    "/api/v1/auth/refresh",
+    response_model=TokenPair,
+    tags=["auth"],
+    dependencies=[Depends(public("the refresh token in the body is the credential"))],
+)
 async def refresh(body: RefreshRequest, ctx: ServiceContext = Ctx) -> TokenPair:
     """A new token pair; the refresh token used is revoked (rotation), so a stolen one works at most once."""
     claims = auth.decode_token(ctx, body.refresh_token, expected="refresh")
     async with ctx.require_database().session() as session:
-        if await auth.is_revoked(ctx, claims.jti) or await service.get_user(session, user_id=claims.user_id) is None:
-            raise auth.unauthorized("refresh token revoked")
+        user = await service.get_user(session, user_id=claims.user_id)
+        if await is_revoked(ctx, claims.jti) or user is None:
+            raise unauthorized("refresh token revoked")
         await service.revoke(session, jti=claims.jti, user_id=claims.user_id, expires_at=claims.expires_at)
         await session.commit()
-    return await _tokens(ctx, claims.user_id)
+    return await _tokens(ctx, user)
 
 
 @router.post("/api/v1/auth/logout", status_code=204, tags=["auth"])
 async def logout(
     body: LogoutRequest | None = None,
-    claims: auth.TokenClaims = Depends(auth.current_claims),
+    claims: TokenClaims = UserClaims,
     ctx: ServiceContext = Ctx,
 ) -> Response:
     """Revoke the access token used (and the refresh token, when given)."""
@@ -167,7 +186,7 @@ async def update_me(body: UserUpdate, user_id: str = UserId, ctx: ServiceContext
     async with ctx.require_database().session() as session:
         user = await service.get_user(session, user_id=user_id)
         if user is None:
-            raise auth.unauthorized("user no longer exists")
+            raise unauthorized("user no longer exists")
         if body.display_name is not None:
             user.display_name = body.display_name
         if real_number is not None:
@@ -189,7 +208,7 @@ async def update_preferences(body: PreferencesUpdate, user_id: str = UserId, ctx
     async with ctx.require_database().session() as session:
         user = await service.get_user(session, user_id=user_id)
         if user is None:
-            raise auth.unauthorized("user no longer exists")
+            raise unauthorized("user no longer exists")
         for name, value in body.model_dump(exclude_none=True).items():
             setattr(user, name, value)
         await session.commit()
@@ -345,7 +364,12 @@ async def import_whitelist(body: ImportRequest, user_id: str = UserId, ctx: Serv
 # --- internal: called by phone-gateway and profile-analytics inside the cluster ---------------------------------
 
 
-@router.get("/internal/v1/routing/{number}", response_model=RoutingSnapshot, tags=["internal"])
+@router.get(
+    "/internal/v1/routing/{number}",
+    response_model=RoutingSnapshot,
+    tags=["internal"],
+    dependencies=[Depends(service_caller("phone-gateway"))],
+)
 async def routing(number: str = Path(max_length=40), ctx: ServiceContext = Ctx) -> RoutingSnapshot:
     """The routing snapshot of a hosted number (E.164), for phone-gateway's cache; 404 when nobody hosts it."""
     normalised = normalise(ctx, number, "number")
@@ -356,7 +380,13 @@ async def routing(number: str = Path(max_length=40), ctx: ServiceContext = Ctx) 
     return snapshot
 
 
-@router.post("/internal/v1/whitelist/learned", status_code=201, response_model=WhitelistOut | None, tags=["internal"])
+@router.post(
+    "/internal/v1/whitelist/learned",
+    status_code=201,
+    response_model=WhitelistOut | None,
+    tags=["internal"],
+    dependencies=[Depends(service_caller("profile-analytics"))],
+)
 async def propose_learned(body: LearnedProposal, ctx: ServiceContext = Ctx) -> WhitelistOut | None:
     """A "learned" entry proposed from call outcomes: it waits (status "proposed") until the user accepts it.
     Answers null when the number is already on that user's list (proposals are idempotent)."""

@@ -1,25 +1,20 @@
-"""The services of the system, their ports, and how to build each one's app.
+"""The catalogue of deployable services and their ports: the one fact every layer shares.
 
-Each service package has an ``app`` module with ``SPEC`` and ``create_app(settings)``; the registry imports
-it lazily so ``answer-ninja serve <service>`` loads only that service's code (and memory).
+It lives below ``platform/``, ``ops/``, ``supervisor/`` and ``services/`` (it imports nothing of the package), so
+the operations side can name and probe services without importing their code. ``services.registry`` adds how to
+build each one's app.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from urllib.parse import urlparse
-
-from fastapi import FastAPI
-
-from answer_ninja.platform.settings import Settings
 
 
 @dataclass(frozen=True)
 class ServiceEntry:
     name: str
     port: int
-    module: str
+    module: str  # the package's ``app`` module: ``SPEC`` and ``create_app(settings)``
     core: bool  # one of the four the runbook's ServiceDown alert watches
 
 
@@ -48,14 +43,3 @@ def entry_for(name: str) -> ServiceEntry:
         return SERVICES[name]
     except KeyError:
         raise UnknownServiceError(f"unknown service {name!r}; choose from {', '.join(SERVICES)}") from None
-
-
-def port_for(name: str, settings: Settings) -> int:
-    """The port a service listens on: the one in its configured URL (so tests and hosts can move it)."""
-    return urlparse(settings.service_url(name)).port or entry_for(name).port
-
-
-def build_app(name: str, settings: Settings) -> FastAPI:
-    module = importlib.import_module(entry_for(name).module)
-    app: FastAPI = module.create_app(settings)
-    return app

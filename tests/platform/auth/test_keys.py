@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from answer_ninja.platform.app_factory import ServiceContext
+from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.settings import load_settings
 from answer_ninja.services.user_management.app import SPEC
-from answer_ninja.services.user_management.keys import secret_bytes
 
 
 def test_configured_secret_is_used_and_not_degraded() -> None:

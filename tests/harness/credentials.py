@@ -1,0 +1,34 @@
+"""Credentials the tests use: fixed secrets for in-process apps, and the headers each kind of caller sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from answer_ninja.platform.auth.tokens import ServiceTokenIssuer
+
+INTERNAL_SECRET = "test-internal-secret-0123456789abcdef"
+OPERATOR_TOKEN = "test-operator-token-0123456789abcdef"
+JWT_SECRET = "test-jwt-secret-that-is-long-enough-0123456789"
+PROFILE_HASH_SECRET = "test-profile-hash-secret-0123456789"
+
+# Settings overrides that configure every secret (so nothing is degraded for want of one).
+SECRETS: dict[str, Any] = {
+    "internal_secret": INTERNAL_SECRET,
+    "operator_token": OPERATOR_TOKEN,
+    "jwt_secret": JWT_SECRET,
+    "profile_hash_secret": PROFILE_HASH_SECRET,
+}
+
+
+def service_headers(issuer: str, audience: str, *, secret: str = INTERNAL_SECRET) -> dict[str, str]:
+    """What service ``issuer`` sends when it calls ``audience``."""
+    return {"X-Service-Token": ServiceTokenIssuer(secret.encode(), issuer).token_for(audience)}
+
+
+def operator_headers(token: str = OPERATOR_TOKEN) -> dict[str, str]:
+    """What the operator's machine (answer-ninja commands) sends."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
