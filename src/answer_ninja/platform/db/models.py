@@ -66,6 +66,8 @@ class User(Base):
     max_call_seconds: Mapped[int] = mapped_column(Integer, default=180)
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.8)
     known_spam_action: Mapped[str] = mapped_column(String(16), default="reject")  # reject | ai
+    # Where call summaries go: [{"kind": "email|ntfy|webhook|wecom|dingtalk|telegram", "target", "enabled"}].
+    notification_channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

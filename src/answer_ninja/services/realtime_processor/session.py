@@ -25,6 +25,7 @@ from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.realtime_processor import lines, metrics
 from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
 from answer_ninja.services.realtime_processor.endpointing import FRAME_MS, Event, TurnDetector
+from answer_ninja.services.realtime_processor.events import NO_EVENTS, CallEventSink
 from answer_ninja.services.realtime_processor.replies import CallContext, Reply, ReplyClient
 from answer_ninja.speech.base import SpeechToText, TextToSpeech, VoiceActivityDetector
 from answer_ninja.telephony.codec import PCM_FRAME_BYTES, duration_ms
@@ -161,6 +162,7 @@ class CallSession:
         self.turns: list[Turn] = []
         self.outcome: str | None = None
         self.ended = asyncio.Event()
+        self.events: CallEventSink = NO_EVENTS  # live view of the call (the console); set by the runtime
 
         self.audio_ms = 0  # audio time: 20 ms per inbound frame
         self._preroll: list[bytes] = []
@@ -276,6 +278,7 @@ class CallSession:
         self._partial = _Partial(generation, text, covered_bytes=len(audio), final=final, pass_ms=pass_ms)
         if generation != self._generation:
             return  # the caller has started a new utterance since
+        self.events.hearing(text)
         if text and (self._prepared is None or self._prepared.text != text) and not lines.is_backchannel(text):
             self._prepare_reply(text)
         if self._final_wanted and self.detector.in_speech:
@@ -348,6 +351,7 @@ class CallSession:
             turn.kind = "unheard"
             self._quiet_since_ms = self.audio_ms
             return
+        self.events.caller_said(turn.index, text, timings)
         # 2. Reply: the real call, with the prepared (dry-run) reply used if it is ready for the same text.
         real = self._spawn(self.replies.manage(self.call, text), "manage")
         prepared = self._prepared if self._prepared is not None and self._prepared.text == text else None
@@ -366,6 +370,7 @@ class CallSession:
         if speculative:
             metrics.SPECULATIVE_TURNS.inc()
         turn.ai_text, turn.intent, turn.stage = reply.text, reply.intent, reply.stage
+        self.events.ai_said(turn.index, reply.text, intent=reply.intent, stage=reply.stage, kind=turn.kind)
         # 3. Audio: prepared, cached, or streamed from the TTS engine.
         await self._speak(turn, reply.text, last_voiced=last_voiced, after=reply_done, prepared=prepared)
         self._spawn(self._confirm(turn, real, reply), "confirm")
@@ -415,6 +420,7 @@ class CallSession:
         """The reply went out on a partial transcript: the record keeps what the caller said in full."""
         with contextlib.suppress(Exception):
             turn.caller_text = await self._transcribe_now(utterance, generation) or turn.caller_text
+            self.events.caller_said(turn.index, turn.caller_text, turn.timings_ms)
 
     async def _confirm(self, turn: Turn, real: asyncio.Task[Reply], sent: Reply) -> None:
         """The state-changing manage call: it decides termination; a different reply than sent is logged."""
@@ -495,6 +501,7 @@ class CallSession:
         text = table.get(self.call.language) or table["en-US"]
         turn = Turn(index=self._next_turn_index(), ai_text=text, kind=kind)
         self.turns.append(turn)
+        self.events.ai_said(turn.index, text, intent=None, stage=None, kind=kind)
         await self._speak(turn, text, last_voiced=None, after=self.clock())
         self._quiet_since_ms = self.audio_ms
 

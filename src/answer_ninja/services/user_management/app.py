@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.user_management import notification_views
 from answer_ninja.services.user_management.views import router
 
 SPEC = ServiceSpec(
@@ -24,6 +25,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     """Add this service's routes. The platform endpoints come from the app factory."""
     secret_bytes(ctx, "jwt_secret")  # resolve now, so a missing secret shows as degraded from the start
     app.include_router(router)
+    app.include_router(notification_views.router)  # where call summaries go (the console's settings page)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
