@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # --- phone-gateway, user-management, profile-analytics ---
     # Twilio voice webhooks: X-Twilio-Signature is checked when the token is set (unset = local, unsigned).
     twilio_auth_token: SecretStr | None = None
+    # Twilio's REST API (moving a live call: "Take the call", "Hang up now"); unset = the loopback carrier simulates it.
+    twilio_account_sid: str | None = None
+    twilio_api_base_url: str | None = Field(default=None, description="Twilio REST base URL; unset = Twilio's own")
+    # The public URL carriers reach phone-gateway at, for absolute callback URLs in call updates (unset = relative).
+    gateway_public_url: str | None = None
     # Azure Communication Services call automation: unset = ACS events are parsed but no call is answered.
     acs_connection_string: SecretStr | None = None
     acs_callback_url: str | None = Field(default=None, description="Public URL ACS posts call events to")

@@ -86,7 +86,13 @@ class LiveEvents:
             self._publisher = None
 
     def publish(self, event_type: str, *, call_id: str, user_id: str, **data: Any) -> None:
-        event = {"type": event_type, "call_id": call_id, "user_id": user_id, "at": time.time(), "seq": next(self._sequence)}
+        event = {
+            "type": event_type,
+            "call_id": call_id,
+            "user_id": user_id,
+            "at": time.time(),
+            "seq": next(self._sequence),
+        }
         event.update(data)
         for queue in list(self._subscribers):
             _offer(queue, event)
