@@ -33,7 +33,7 @@ CALLS_REMEMBERED = 500
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 
-@dataclass
+@dataclass(eq=False)  # each subscription is itself (kept in a set)
 class Subscription:
     user_id: str
     call_id: str | None
