@@ -21,17 +21,23 @@ test_assets=(
   "axe-core 4.11.1 sha512-BASOg+YwO2C+346x3LZOeoovTIoTrRqEsqMa6fmfAV0P+U9mFr9NsyOEpiYvFjbc64NMrSswhV50WdXzdb/Z5A== axe.min.js axe.min.js"
 )
 
+sha512_base64() {  # openssl where there is one (Debian), else node (the image build's node stage)
+  if command -v openssl >/dev/null; then
+    openssl dgst -sha512 -binary "$1" | base64 -w0
+  else
+    node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$1"
+  fi
+}
+
 fetch() {  # name version integrity -> path of the verified tarball
   local name=$1 version=$2 integrity=$3 tarball="$cache/$1-$2.tgz"
   mkdir -p "$cache"
   if [[ ! -s $tarball ]]; then
     command -v npm >/dev/null || { echo "npm is missing (scripts/system-packages.txt installs it)" >&2; return 1; }
     (cd "$cache" && npm pack --silent "$name@$version" >/dev/null)
-    [[ -s $cache/${name//\//-}-$version.tgz && $cache/${name//\//-}-$version.tgz != "$tarball" ]] \
-      && mv "$cache/${name//\//-}-$version.tgz" "$tarball"
   fi
   local actual
-  actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+  actual="sha512-$(sha512_base64 "$tarball")"
   if [[ $actual != "$integrity" ]]; then
     rm -f "$tarball"
     echo "$name@$version: integrity mismatch (got $actual)" >&2
