@@ -67,8 +67,9 @@ class TwilioCallControl:
         if api_base_url:  # a test endpoint (the wire recorder); Twilio's own URL otherwise
             self.client.api.base_url = api_base_url.rstrip("/")
         session = getattr(self.client.http_client, "session", None)
-        if session is not None:
+        if session is not None and verify is not True:  # a test endpoint's certificate (REQUESTS_CA_BUNDLE would win)
             session.verify = verify
+            session.trust_env = False
         self.gateway_url = gateway_url.rstrip("/")
 
     async def transfer(self, call: LiveCall, number: str) -> dict[str, Any]:
