@@ -83,8 +83,8 @@ def horizontal_bars(values: Mapping[str, float], *, label: str, unit: str = "") 
     row = 26
     height = max(1, len(items)) * row
     parts = [
-        f'<svg class="chart" width="100%" height="{height}" viewBox="0 0 300 {height}" role="img" '
-        f'aria-label="{escape(label)}">'
+        f'<svg class="chart chart-h" width="600" height="{height * 2}" viewBox="0 0 300 {height}" '
+        f'preserveAspectRatio="xMinYMin meet" role="img" aria-label="{escape(label)}">'
     ]
     for index, (name, value) in enumerate(items):
         y = index * row
