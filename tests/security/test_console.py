@@ -177,8 +177,8 @@ def test_markup_in_a_callers_words_is_shown_as_text(
 ) -> None:
     with sqlite3.connect(_database(stack)) as db:
         db.execute(
-            "INSERT INTO conversation_turns (id, call_id, turn_index, speaker, text, timings_ms, interrupted, created_at)"
-            " VALUES (?, ?, 1, 'caller', ?, '{}', 0, CURRENT_TIMESTAMP)",
+            "INSERT INTO conversation_turns (id, call_id, turn_index, speaker, text, timings_ms, interrupted, "
+            "created_at) VALUES (?, ?, 1, 'caller', ?, '{}', 0, CURRENT_TIMESTAMP)",
             (uuid.uuid4().hex, alices_call, XSS),
         )
         db.execute(
