@@ -16,7 +16,7 @@ from sse_starlette.sse import EventSourceResponse
 from answer_ninja.platform.app_factory import ServiceContext, context_of
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.console.auth import CsrfChecked, Person, SignedIn
-from answer_ninja.services.console.backends import BackendError, FormProblem, backends_of
+from answer_ninja.services.console.backends import BackendError, FormProblem, NotFound, backends_of
 from answer_ninja.services.console.live import hub_of
 from answer_ninja.services.console.rendering import fragment, render
 from answer_ninja.services.user_management.schemas import ID_PATTERN
@@ -27,7 +27,7 @@ Ctx = Depends(context_of)
 CallId = Annotated[str, Path(pattern=ID_PATTERN)]
 PAGE_SIZE = 20
 # How long the notice of a finished call waits for its summary (profile-analytics learns right after the call).
-SUMMARY_WAIT_SECONDS = 3.0
+SUMMARY_WAIT_SECONDS = 15.0
 SSE_PING_SECONDS = 15
 
 
@@ -130,13 +130,19 @@ async def call_events(
 async def _notice(ctx: ServiceContext, request: Request, person: Person, call_id: str) -> str | None:
     """The in-console notification of a finished call: its summary, once profile-analytics has it."""
     deadline = asyncio.get_running_loop().time() + SUMMARY_WAIT_SECONDS
+    call: dict[str, Any] | None = None
     while True:
         try:
             call = await _call(ctx, person, call_id)
-        except BackendError:
+        except NotFound:
             return None
-        if call.get("summary") or asyncio.get_running_loop().time() > deadline:
+        except BackendError:  # busy or restarting: try again until the deadline
+            call = None
+        late = asyncio.get_running_loop().time() > deadline
+        if call is not None and (call.get("summary") or late):
             return fragment(request, "_notice.html", person, call=call)
+        if late:
+            return None
         await asyncio.sleep(0.3)
 
 

@@ -62,12 +62,14 @@ async def is_private(host: str) -> bool:
     return False
 
 
-async def _send_one(url: str, title: str, body: str) -> bool:
+def _send_blocking(url: str, title: str, body: str) -> bool:
+    # All of Apprise in the worker thread: its first use loads its plugins (seconds of CPU), then sends (network).
     notifier = apprise.Apprise()
-    if not notifier.add(url):
-        return False
-    result = await asyncio.wait_for(asyncio.to_thread(notifier.notify, body=body, title=title), SEND_TIMEOUT_SECONDS)
-    return bool(result)
+    return bool(notifier.add(url)) and bool(notifier.notify(body=body, title=title))
+
+
+async def _send_one(url: str, title: str, body: str) -> bool:
+    return await asyncio.wait_for(asyncio.to_thread(_send_blocking, url, title, body), SEND_TIMEOUT_SECONDS)
 
 
 async def send_summary(ctx: ServiceContext, *, user_id: str, caller: str, summary: dict[str, Any]) -> dict[str, str]:
