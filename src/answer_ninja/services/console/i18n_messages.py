@@ -14,6 +14,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.ops": ("运维", "Operations"),
     "nav.sign_out": ("退出", "Sign out"),
     "nav.status": ("服务状态", "Service status"),
+    "a11y.table": ("表格（可横向滚动）", "Table (scrolls sideways)"),
     # --- sign in / up ---
     "auth.sign_in": ("登录", "Sign in"),
     "auth.sign_up": ("注册", "Sign up"),

@@ -4,6 +4,7 @@ timeline, evidence, actions, MTTD/MTTR and postmortem, pending approvals, the au
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -23,6 +24,11 @@ IncidentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 ApprovalId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 # Postmortems are the responder's Markdown; rendered without raw HTML, so nothing in one can become markup.
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def _nested_headings(html: str) -> str:
+    """The postmortem's headings sit under the page's own (h1 -> h3 ...): one h1 per page, an outline that reads."""
+    return re.sub(r"<(/?)h([1-4])>", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 2}>", html)
 
 
 async def _responder(ctx: ServiceContext, person: Person, path: str, **kwargs: Any) -> Any:
