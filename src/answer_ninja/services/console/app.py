@@ -2,7 +2,7 @@
 
 Every route declares its rule like the other services' (``public`` sign-in/up and status; ``signed_in`` pages;
 ``operator_signed_in`` operator pages), every unsafe request passes the CSRF check, every response carries the CSP.
-Its dependencies are all soft: the status page must answer while the services it describes are down.
+Its readiness depends on none of them: the status page must answer while the services it describes are down.
 """
 
 from __future__ import annotations
@@ -40,14 +40,15 @@ from answer_ninja.services.console.security import ConsoleSecurityMiddleware
 
 log = get_logger(__name__)
 
-BACKENDS = ("user-management", "profile-analytics", "phone-gateway", "responder", "realtime-processor")
 SPEC = ServiceSpec(
     name="console",
     port=3006,
     description="Pages for people and operators, live calls with take-over, and the public status page.",
     uses_cache=True,  # shared token renewals; Redis pub/sub for live calls when REDIS_URL is set
-    calls=BACKENDS,
-    soft_calls=BACKENDS,
+    # No service checks in /ready, not even soft ones: a hung service would make /ready as slow as the probe
+    # timeout, and the responder would take the console for a second casualty (mode B) and restart it, when the
+    # console is what must stay up to say what is down. Each page says which service it could not reach.
+    calls=(),
 )
 
 
