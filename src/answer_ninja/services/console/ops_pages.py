@@ -76,7 +76,7 @@ async def incident(
 ) -> Response:
     found = await _responder(ctx, person, f"/incidents/{incident_id}")
     response = await backends_of(ctx).person(person, "GET", "responder", f"/incidents/{incident_id}/postmortem")
-    postmortem = Markup(MARKDOWN.render(response.text))
+    postmortem = Markup(_nested_headings(MARKDOWN.render(response.text)))  # html off: markdown-it escapes it
     notice = (
         await backends_of(ctx).person(person, "GET", "responder", f"/incidents/{incident_id}/customer-notice")
     ).text
