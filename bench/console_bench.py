@@ -28,16 +28,15 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.harness.console import ConsoleClient  # noqa: E402
-from tests.harness.credentials import service_headers  # noqa: E402
-from tests.harness.stack import LocalStack  # noqa: E402
+from tests.harness.console import ConsoleClient
+from tests.harness.credentials import service_headers
+from tests.harness.stack import LocalStack
 
 HOSTED, REAL = "+8610012348888", "+8613900000088"
 EMAIL = "bench@example.com"
@@ -194,7 +193,7 @@ def main() -> None:
                     print(f"{name:<14} n={len(values):<3} p50 {statistics.median(values):7.1f} "
                           f"p95 {percentile(values, 0.95):7.1f} max {max(values):7.1f}")  # fmt: skip
 
-        status, row = stack.get(f"{stack.supervisor_url}/services/console")
+        _status, row = stack.get(f"{stack.supervisor_url}/services/console")
         process = psutil.Process(int(row["pid"]))
         memory = process.memory_full_info()
         print(f"\nconsole memory: RSS {memory.rss / 1e6:.1f} MB, USS {memory.uss / 1e6:.1f} MB")
