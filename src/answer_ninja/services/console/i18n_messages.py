@@ -251,6 +251,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "settings.max_call_seconds": ("AI 通话最长（秒）", "Longest AI call (seconds)"),
     "settings.language": ("语言", "Language"),
     "settings.save": ("保存", "Save"),
+    "settings.listen": ("试听：{persona}", "Listen: {persona}"),
     "settings.account": ("账户", "Account"),
     "settings.numbers": ("托管号码", "Your numbers"),
     "settings.no_numbers": ("还没有托管号码。", "No numbers yet."),
@@ -269,19 +270,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "persona.direct": ("直接", "Direct"),
     "persona.humorous": ("幽默", "Humorous"),
     "persona.professional": ("专业", "Professional"),
-    "persona_sample.polite": (
-        "您好，谢谢您的来电，不过我们暂时不需要，祝您生活愉快。",
-        "Hello, thanks for calling, but we don't need this right now. Have a nice day.",
-    ),
-    "persona_sample.direct": ("不需要，谢谢。请不要再打来了。", "No, thank you. Please don't call again."),
-    "persona_sample.humorous": (
-        "哈哈，这个优惠我家猫都不感兴趣，谢谢啦。",
-        "Ha, even my cat isn't interested in that offer. Thanks though.",
-    ),
-    "persona_sample.professional": (
-        "感谢来电。我方目前没有相关需求，如有需要会主动联系。",
-        "Thank you for calling. We have no need for this at present and will reach out if that changes.",
-    ),
     "channel.email": ("邮件", "E-mail"),
     "channel.ntfy": ("ntfy", "ntfy"),
     "channel.webhook": ("Webhook", "Webhook"),

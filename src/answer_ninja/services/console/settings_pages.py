@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from answer_ninja.calls.samples import persona_sample
 from answer_ninja.platform.app_factory import ServiceContext, context_of
 from answer_ninja.services.console import i18n
 from answer_ninja.services.console.auth import CsrfChecked, Person, SignedIn, set_session_cookie
@@ -42,13 +43,31 @@ async def _page(
     data = await _settings(ctx, person)
     defaults: dict[str, Any] = {"error": None, "fields": {}, "section": None, "done": None}
     defaults.update(context)
-    return render(request, "settings.html", person, status_code=status_code, personas=PERSONAS,
+    language = i18n.language_of(request, person)
+    samples = {persona: persona_sample(persona, language) for persona in PERSONAS}
+    return render(request, "settings.html", person, status_code=status_code, personas=PERSONAS, samples=samples,
                   channel_kinds=CHANNEL_KINDS, **data, **defaults)  # fmt: skip
 
 
 @router.get("/settings")
 async def settings_page(request: Request, person: Person = SignedIn, ctx: ServiceContext = Ctx) -> Response:
     return await _page(request, ctx, person, done=request.query_params.get("done"))
+
+
+@router.get("/settings/persona-sample")
+async def sample_audio(
+    request: Request,
+    persona: str = Query(pattern="^(polite|direct|humorous|professional)$"),
+    person: Person = SignedIn,
+    ctx: ServiceContext = Ctx,
+) -> Response:
+    """The persona's first line in the person's language, spoken by the voice the AI uses (from realtime-processor)."""
+    language = i18n.language_of(request, person)
+    response = await backends_of(ctx).person(
+        person, "GET", "realtime-processor", "/api/v1/voice/sample",
+        params={"persona": persona, "language": language}, timeout=20.0,
+    )  # fmt: skip
+    return Response(response.content, media_type="audio/wav", headers={"Cache-Control": "private, max-age=86400"})
 
 
 @router.post("/settings/preferences")

@@ -11,16 +11,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import wave
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from answer_ninja.platform.app_factory import ServiceContext
-from answer_ninja.platform.auth.dependencies import service_caller
+from answer_ninja.platform.auth.dependencies import caller, service_caller
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.realtime_processor.events import LiveEvents
 from answer_ninja.services.realtime_processor.runtime import VoiceRuntime
@@ -69,6 +71,24 @@ def install(app: FastAPI, ctx: ServiceContext) -> None:
 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers={"Cache-Control": "no-store"})
 
+    @app.get(
+        "/api/v1/voice/sample",
+        tags=["voice"],
+        summary="A persona's first line, spoken (WAV), for the settings page",
+        response_class=Response,
+        dependencies=[Depends(caller(users=True, operators=True))],
+    )
+    async def sample_audio(
+        persona: str = Query(pattern="^(polite|direct|humorous|professional)$"),
+        language: str = Query(default="zh-CN", pattern="^(zh-CN|en-US)$"),
+    ) -> Response:
+        runtime: VoiceRuntime = ctx.extras["voice"]
+        text = persona_sample(persona, language)
+        audio = runtime.prepared.get(text, language)  # template lines are pre-synthesised at start-up
+        if audio is None:
+            audio = b"".join([chunk async for chunk in runtime.providers.tts.synthesize(text, language)])
+        return Response(wav(audio), media_type="audio/wav", headers={"Cache-Control": "private, max-age=86400"})
+
     @app.post(
         "/internal/v1/calls/{call_id}/end",
         status_code=204,
@@ -84,6 +104,16 @@ def install(app: FastAPI, ctx: ServiceContext) -> None:
         log.info("call_ended_from_outside", call_id=call_id, outcome=body.outcome, hang_up=body.hang_up)
         await session.finish(body.outcome, hang_up=body.hang_up)
         return Response(status_code=204)
+
+
+def wav(pcm16k: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(pcm16k)
+    return buffer.getvalue()
 
 
 async def _with_keepalive(events: LiveEvents) -> AsyncIterator[dict[str, object] | None]:
