@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
+from answer_ninja.calls.samples import persona_sample
 from answer_ninja.platform.app_factory import ServiceContext
 from answer_ninja.platform.auth.dependencies import caller, service_caller
 from answer_ninja.platform.logging import get_logger

@@ -33,9 +33,10 @@ from answer_ninja.services.responder.status_model import COMPONENTS, Observation
 
 log = get_logger(__name__)
 
-# How often a status sample is taken for the history, and how long one observation answers /status.
+# How often the status is observed (in the background: /status answers at once from the latest observation, even
+# while a hung service makes a probe round take its full timeout), and how often a sample goes into the history.
+STATUS_OBSERVE_SECONDS = 5.0
 STATUS_SAMPLE_SECONDS = 30.0
-STATUS_FRESH_SECONDS = 3.0
 # Faults a drill from the console may inject: those that need no outside command to undo them.
 CONSOLE_DRILLS = tuple(name for name, fault in FAULTS.items() if not fault.dependency)
 
@@ -66,9 +67,7 @@ def install(app: FastAPI, ctx: ServiceContext, store: IncidentStore) -> None:
         return found
 
     async def observe() -> dict[str, Any]:
-        """Component states now (one probe round, shared for a few seconds by every reader)."""
-        if cached and time.monotonic() - cached["at"] < STATUS_FRESH_SECONDS:
-            return dict(cached["states"])
+        """Component states now: one probe round of the responder's own probes."""
         active = responder()
         probes, dependencies = await active.observe()
         incident = store.open_incident()
@@ -82,13 +81,22 @@ def install(app: FastAPI, ctx: ServiceContext, store: IncidentStore) -> None:
         cached.update(at=time.monotonic(), states=states)
         return dict(states)
 
+    async def latest() -> dict[str, Any]:
+        if not cached:
+            await observe()
+        return dict(cached["states"])
+
     async def sample_forever() -> None:
+        last_sample = time.monotonic()
         while True:
-            await asyncio.sleep(STATUS_SAMPLE_SECONDS)
+            await asyncio.sleep(STATUS_OBSERVE_SECONDS)
             try:
-                history.record(await observe(), seconds=STATUS_SAMPLE_SECONDS)
-            except Exception as error:  # a missed sample is a gap in the history, never a crash
-                log.warning("status_sample_failed", error=type(error).__name__)
+                states = await observe()
+                if time.monotonic() - last_sample >= STATUS_SAMPLE_SECONDS:
+                    history.record(states, seconds=time.monotonic() - last_sample)
+                    last_sample = time.monotonic()
+            except Exception as error:  # a missed observation is a gap in the history, never a crash
+                log.warning("status_observation_failed", error=type(error).__name__)
 
     async def start(ctx: ServiceContext) -> None:
         ctx.extras["status_sampler"] = asyncio.create_task(sample_forever(), name="status-history")
@@ -198,7 +206,7 @@ def install(app: FastAPI, ctx: ServiceContext, store: IncidentStore) -> None:
         dependencies=[Depends(caller(services=("console",), operators=True))],
     )
     async def status() -> dict[str, Any]:
-        states = await observe()
+        states = await latest()
         incident = store.open_incident()
         days = history.days()
         return {
