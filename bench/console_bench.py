@@ -147,58 +147,66 @@ def main() -> None:
     parser.add_argument("--no-call", action="store_true", help="skip the live transcript lag")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}")
-    with tempfile.TemporaryDirectory(prefix="console-bench-") as scratch, LocalStack(Path(scratch)) as stack:
-        console = ConsoleClient(stack.url("console"))
-        console.sign_up(EMAIL, hosted_number=HOSTED, real_number=REAL)
-        with sqlite3.connect(stack.data_dir / "answer_ninja.db") as db:
-            user_id = db.execute("SELECT id FROM users WHERE email = ?", (EMAIL,)).fetchone()[0]
-        one_call = seed_calls(stack.data_dir / "answer_ninja.db", user_id, args.calls)
-        older = re.search(r'href="/calls\?before=([^"]+)"', console.http.get("/calls").text)
-        pages = {
-            "/calls": "/calls",
-            "/calls (page 2)": f"/calls?before={older.group(1)}" if older else "/calls",
-            "/calls/{id}": f"/calls/{one_call}",
-            "/stats (30 days)": "/stats",
-            "/whitelist": "/whitelist",
-            "/settings": "/settings",
-            "/status (public)": "/status",
-            "/login (public)": "/login",
-        }
-        print(f"\ntime to first byte, {args.calls} calls in the history, {args.requests} requests each (ms)")
-        print(f"{'page':<20} {'p50':>7} {'p95':>7} {'max':>7}")
-        everything: list[float] = []
-        for name, path in pages.items():
-            ttfb(console.http, path, 3)  # warm
-            times = ttfb(console.http, path, args.requests)
-            everything += times
-            print(f"{name:<20} {statistics.median(times):7.1f} {percentile(times, 0.95):7.1f} {max(times):7.1f}")
-        print(f"{'all pages':<20} {statistics.median(everything):7.1f} {percentile(everything, 0.95):7.1f}")
-
-        if not args.no_call:
-            lags: dict[str, list[float]] = {"relay_caller": [], "relay_ai": [], "behind_audio": []}
-            done = threading.Event()
-            watcher = threading.Thread(target=watch_call, args=(stack, console, lags, done), daemon=True)
-            watcher.start()
-            time.sleep(1.0)
-            result = subprocess.run(
-                [sys.executable, "-m", "answer_ninja", "call", "--script", "loan-zh", "--to", HOSTED],
-                env=stack.env, capture_output=True, text=True, timeout=300,
-            )  # fmt: skip
-            done.wait(timeout=30)
-            if result.returncode != 0:
-                print(result.stdout[-800:], result.stderr[-800:])
-            print("\nlive transcript (ms): line published by the voice loop -> delivered on the call's live stream")
-            for name, values in lags.items():
-                if values:
-                    print(f"{name:<14} n={len(values):<3} p50 {statistics.median(values):7.1f} "
-                          f"p95 {percentile(values, 0.95):7.1f} max {max(values):7.1f}")  # fmt: skip
-
-        _status, row = stack.get(f"{stack.supervisor_url}/services/console")
-        process = psutil.Process(int(row["pid"]))
-        memory = process.memory_full_info()
-        print(f"\nconsole memory: RSS {memory.rss / 1e6:.1f} MB, USS {memory.uss / 1e6:.1f} MB")
-        console.close()
+    with tempfile.TemporaryDirectory(prefix="console-bench-") as scratch:
+        stack = LocalStack(Path(scratch)).start(timeout=300)
+        try:
+            run(stack, args)
+        finally:
+            stack.stop()
     print(f"load after: {os.getloadavg()}")
+
+
+def run(stack: LocalStack, args: argparse.Namespace) -> None:
+    console = ConsoleClient(stack.url("console"))
+    console.sign_up(EMAIL, hosted_number=HOSTED, real_number=REAL)
+    with sqlite3.connect(stack.data_dir / "answer_ninja.db") as db:
+        user_id = db.execute("SELECT id FROM users WHERE email = ?", (EMAIL,)).fetchone()[0]
+    one_call = seed_calls(stack.data_dir / "answer_ninja.db", user_id, args.calls)
+    older = re.search(r'href="/calls\?before=([^"]+)"', console.http.get("/calls").text)
+    pages = {
+        "/calls": "/calls",
+        "/calls (page 2)": f"/calls?before={older.group(1)}" if older else "/calls",
+        "/calls/{id}": f"/calls/{one_call}",
+        "/stats (30 days)": "/stats",
+        "/whitelist": "/whitelist",
+        "/settings": "/settings",
+        "/status (public)": "/status",
+        "/login (public)": "/login",
+    }
+    print(f"\ntime to first byte, {args.calls} calls in the history, {args.requests} requests each (ms)")
+    print(f"{'page':<20} {'p50':>7} {'p95':>7} {'max':>7}")
+    everything: list[float] = []
+    for name, path in pages.items():
+        ttfb(console.http, path, 3)  # warm
+        times = ttfb(console.http, path, args.requests)
+        everything += times
+        print(f"{name:<20} {statistics.median(times):7.1f} {percentile(times, 0.95):7.1f} {max(times):7.1f}")
+    print(f"{'all pages':<20} {statistics.median(everything):7.1f} {percentile(everything, 0.95):7.1f}")
+
+    if not args.no_call:
+        lags: dict[str, list[float]] = {"relay_caller": [], "relay_ai": [], "behind_audio": []}
+        done = threading.Event()
+        watcher = threading.Thread(target=watch_call, args=(stack, console, lags, done), daemon=True)
+        watcher.start()
+        time.sleep(1.0)
+        result = subprocess.run(
+            [sys.executable, "-m", "answer_ninja", "call", "--script", "loan-zh", "--to", HOSTED],
+            env=stack.env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        done.wait(timeout=30)
+        if result.returncode != 0:
+            print(result.stdout[-800:], result.stderr[-800:])
+        print("\nlive transcript (ms): line published by the voice loop -> delivered on the call's live stream")
+        for name, values in lags.items():
+            if values:
+                print(f"{name:<14} n={len(values):<3} p50 {statistics.median(values):7.1f} "
+                      f"p95 {percentile(values, 0.95):7.1f} max {max(values):7.1f}")  # fmt: skip
+
+    _status, row = stack.get(f"{stack.supervisor_url}/services/console")
+    process = psutil.Process(int(row["pid"]))
+    memory = process.memory_full_info()
+    print(f"\nconsole memory: RSS {memory.rss / 1e6:.1f} MB, USS {memory.uss / 1e6:.1f} MB")
+    console.close()
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ HOSTED, REAL = "+8610012349999", "+8613900000099"
 PERSON, OPERATOR = "person@example.com", "operator@example.com"
 PASSWORD = "a long password"
 WIDTHS = (1280, 390)
+# Seven services with Whisper on two shared cores: start-up takes minutes when the machine is busy.
+STACK_START_SECONDS = 240
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +88,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: dict[str, list[Any]])
         "NOTIFY_EMAIL_URL": f"mailto://example.com?smtp=127.0.0.1&port={inbox['smtp_port'][0]}&from=ninja@example.com",
         "CONSOLE_METRICS_INTERVAL_SECONDS": "2",
     }
-    with LocalStack(tmp_path_factory.mktemp("console-browser"), env=env) as running:
+    running = LocalStack(tmp_path_factory.mktemp("console-browser"), env=env).start(timeout=STACK_START_SECONDS)
+    try:
         yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")
