@@ -257,16 +257,17 @@ def taken_call(person: Visitor, stack: LocalStack, browser: Any, shots: Path) ->
         text=True,
     )
     try:
-        page.wait_for_selector(".live-card a", timeout=90_000)  # the list updated by itself (SSE)
+        page.wait_for_selector(".live-card a", timeout=180_000)  # the list updated by itself (SSE)
         appeared = time.monotonic() - started
         person.check("calls-live")
         page.click(".live-card a")
-        page.wait_for_selector("#transcript li.caller", timeout=120_000)
-        first_words = page.locator("#transcript li.caller .text").first.inner_text()
+        # What the caller says, as it is recognised: the partial line while they speak, then the turn's line.
+        page.wait_for_selector("#transcript li.caller, #hearing p", timeout=300_000)
+        first_words = page.locator("#transcript li.caller .text, #hearing .text").first.inner_text()
         person.check("call-live")
         page.click("#take-call")
         page.wait_for_url("**?done=takeover")
-        output, _ = process.communicate(timeout=120)
+        output, _ = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()
