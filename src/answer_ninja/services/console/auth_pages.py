@@ -34,6 +34,9 @@ SIGN_IN_PAGE = [Depends(public("sign-in and sign-up pages: the password is the c
 LANGUAGE_SWITCH = [Depends(public("language switch: sets a display cookie, nothing else"))]
 HOME = [Depends(public("the front door: redirects to the calls or to sign-in"))]
 ONE_YEAR = 365 * 24 * 3600
+# Sign-up and sign-in hash a password (argon2, deliberately slow; bounded and queued by user-management): on a busy
+# machine that takes seconds, so these two calls wait longer than a page's reads.
+PASSWORD_HASHING_SECONDS = 20.0
 
 
 def safe_next(target: str | None, default: str = "/calls") -> str:
@@ -58,8 +61,9 @@ def _new_csrf_cookie(request: Request, ctx: ServiceContext) -> None:
 
 async def _sign_in(request: Request, ctx: ServiceContext, email: str, password: str) -> Session:
     pair = await backends_of(ctx).person_json(
-        None, "POST", "user-management", "/api/v1/auth/login", json={"email": email, "password": password}
-    )
+        None, "POST", "user-management", "/api/v1/auth/login", json={"email": email, "password": password},
+        timeout=PASSWORD_HASHING_SECONDS,
+    )  # fmt: skip
     claims = decode_user_token(secret_bytes(ctx, "jwt_secret"), pair["access_token"], expected="access")
     person = Person(Session(pair["access_token"], pair["refresh_token"], claims.user_id, claims.role, email, ""))
     me = await backends_of(ctx).person_json(person, "GET", "user-management", "/api/v1/me")
@@ -139,7 +143,9 @@ async def signup(
     if real_number.strip():
         body["real_number"] = real_number.strip()
     try:
-        await backends_of(ctx).person_json(None, "POST", "user-management", "/api/v1/auth/register", json=body)
+        await backends_of(ctx).person_json(
+            None, "POST", "user-management", "/api/v1/auth/register", json=body, timeout=PASSWORD_HASHING_SECONDS
+        )
         await _sign_in(request, ctx, email.strip(), password)
     except FormProblem as problem:
         fields = {name.split(".")[0]: message for name, message in problem.fields.items()}
