@@ -342,9 +342,7 @@ def operator(browser: Any, stack: LocalStack, shots: Path) -> Iterator[Visitor]:
     visitor.close()
 
 
-def test_operator_board_drill_incident_and_status_page(
-    operator: Visitor, stack: LocalStack, taken_call: dict[str, Any]
-) -> None:
+def test_operator_board_drill_incident_and_status_page(operator: Visitor, stack: LocalStack) -> None:
     page = operator.page
     operator.go("/ops")
     assert page.locator("table.board tbody tr").count() >= 6
