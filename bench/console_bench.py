@@ -140,11 +140,64 @@ def watch_call(stack: LocalStack, console: ConsoleClient, lags: dict[str, list[f
     done.set()
 
 
+def silent_call_lags(stack: LocalStack, console: ConsoleClient, calls: int, seconds: float) -> list[float]:
+    """The relay alone, without speech recognition: callers who stay silent hear the AI's prompt after a few seconds
+    of silence; each such line's lag from the voice loop's publish to the call's live stream."""
+    import asyncio
+
+    import websockets
+
+    from answer_ninja.telephony import twilio_media
+    from answer_ninja.telephony.codec import MULAW_FRAME_BYTES
+
+    lags: list[float] = []
+    pattern = re.compile(r'data-at="([0-9.]+)"')
+
+    def watch(call_id: str, stop: threading.Event) -> None:
+        with ConsoleClient(stack.url("console")) as viewer:
+            viewer.http.cookies.update(console.http.cookies)
+            with viewer.http.stream("GET", f"/calls/{call_id}/events", headers={"accept": "text/event-stream"},
+                                    timeout=seconds + 30) as stream:  # fmt: skip
+                for line in stream.iter_lines():
+                    for at in pattern.findall(line):
+                        lags.append((time.time() - float(at)) * 1000)
+                    if stop.is_set() or line.startswith("event: ended"):
+                        return
+
+    async def caller(call_id: str, parameters: dict[str, str]) -> None:
+        url = stack.url("realtime-processor").replace("http://", "ws://") + "/media/twilio"
+        async with websockets.connect(url) as ws:
+            await ws.send(twilio_media.start_message("MZ" + call_id, "CA" + call_id, parameters))
+            silence = b"\xff" * MULAW_FRAME_BYTES
+            started = time.monotonic()
+            while time.monotonic() - started < seconds:
+                await ws.send(twilio_media.media_message("MZ" + call_id, silence))
+                await asyncio.sleep(0.02)
+
+    async def all_calls() -> None:
+        jobs = []
+        for index in range(calls):
+            status, body = stack.post(stack.url("phone-gateway") + "/webhook/incoming-call",
+                                      {"from": f"+8613700{index:06d}", "to": HOSTED}, headers={})  # fmt: skip
+            assert status == 200, body
+            assert body["decision"] == "ai", body
+            stop = threading.Event()
+            threading.Thread(target=watch, args=(body["call_id"], stop), daemon=True).start()
+            await asyncio.sleep(0.5)  # the live stream is open before the call starts talking
+            jobs.append(caller(body["call_id"], body["parameters"]))
+        await asyncio.gather(*jobs)
+
+    asyncio.run(all_calls())
+    time.sleep(1.0)
+    return lags
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--calls", type=int, default=1000)
-    parser.add_argument("--no-call", action="store_true", help="skip the live transcript lag")
+    parser.add_argument("--no-call", action="store_true", help="skip the scripted call (speech recognition)")
+    parser.add_argument("--silent-calls", type=int, default=4, help="silent callers for the relay lag alone")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="console-bench-") as scratch:
@@ -203,6 +256,13 @@ def run(stack: LocalStack, args: argparse.Namespace) -> None:
             if values:
                 print(f"{name:<14} n={len(values):<3} p50 {statistics.median(values):7.1f} "
                       f"p95 {percentile(values, 0.95):7.1f} max {max(values):7.1f}")  # fmt: skip
+
+    if args.silent_calls:
+        relay = silent_call_lags(stack, console, args.silent_calls, seconds=20.0)
+        if relay:
+            print(f"\nrelay only ({args.silent_calls} silent calls, the AI's prompts; ms): n={len(relay)} "
+                  f"p50 {statistics.median(relay):.1f} p95 {percentile(relay, 0.95):.1f} "
+                  f"max {max(relay):.1f}")  # fmt: skip
 
     _status, row = stack.get(f"{stack.supervisor_url}/services/console")
     process = psutil.Process(int(row["pid"]))
