@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     silence_goodbye_seconds: float = Field(default=8.0, gt=0, le=120)
     # Spoken reply lines prepared at start-up come from conversation-engine's templates.
     tts_presynthesize_templates: bool = True
+    # Prepared Mandarin lines in Kokoro-82M's natural voice (Apache-2.0; slow, so live replies stay on espeak-ng).
+    tts_natural_voice: bool = True
 
     # --- responder (runbook automation) ---
     responder_url: str = "http://127.0.0.1:3009"

@@ -60,7 +60,8 @@ class VoiceRuntime:
     presynthesis_done: bool = False
 
     def __post_init__(self) -> None:
-        self.prepared = PreparedAudio(self.providers.tts, directory=self.settings.data_dir / "voice-cache")
+        best = self.providers.prepared_tts or self.providers.tts
+        self.prepared = PreparedAudio(best, directory=self.settings.data_dir / "voice-cache")
 
     def session_config(self, request: CallRequest) -> SessionConfig:
         settings = self.settings
