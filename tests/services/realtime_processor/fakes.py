@@ -128,9 +128,8 @@ class ClauseSpeechToText:
     def hear(self, pcm: bytes) -> str:
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         frame = PCM_FRAME_BYTES // 2
-        loud = [
-            float(np.sqrt(np.mean(samples[i : i + frame] ** 2))) >= 500 for i in range(0, samples.size - frame + 1, frame)
-        ]
+        starts = range(0, samples.size - frame + 1, frame)
+        loud = [float(np.sqrt(np.mean(samples[i : i + frame] ** 2))) >= 500 for i in starts]
         runs: list[tuple[int, int]] = []
         start = None
         for index, voiced in enumerate([*loud, False]):
