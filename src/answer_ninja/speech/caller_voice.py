@@ -35,9 +35,21 @@ FLUENT_PAUSES_MS = (120, 220)
 NATURAL_PAUSES_MS = (280, 660)
 
 
+# Debian's pocketsphinx-testdata (BSD-2): 10 English clips with transcripts (librivox/, cards/).
+POCKETSPHINX = Path("/usr/share/pocketsphinx/test/data")
+
+
+def _cache() -> Path:
+    return Path(os.environ.get("ANSWER_NINJA_CACHE") or Path.home() / ".cache" / "answer-ninja")
+
+
 def default_voice_dir() -> Path:
-    cache = os.environ.get("ANSWER_NINJA_CACHE") or str(Path.home() / ".cache" / "answer-ninja")
-    return Path(cache) / "voices" / VOICE_NAME
+    return _cache() / "voices" / VOICE_NAME
+
+
+def fixtures_dir() -> Path:
+    """Real recorded speech taken from the f5-tts wheel at install time (basic_ref_zh.wav, basic_ref_en.wav)."""
+    return _cache() / "speech-fixtures"
 
 
 @dataclass(frozen=True)

