@@ -289,7 +289,8 @@ async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets
         number = 0
         for set_name, items in chosen.items():
             print(f"\n  set: {set_name}", flush=True)
-            for index, (script, pauses) in enumerate(items[:calls] if calls else items):
+            step = max(1, len(items) // calls) if calls else 1  # spread over the set: both languages, every kind
+            for index, (script, pauses) in enumerate(items[::step][: calls or None]):
                 # Alternate which loop goes first, so load drifts fall on both alike.
                 order = loops if index % 2 == 0 else list(reversed(loops))
                 for loop in order:

