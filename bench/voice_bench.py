@@ -84,6 +84,9 @@ def serve(mode: str, port: int, data_dir: str, engine_url: str | None, loop: str
         data_dir=cache,
         end_of_turn_silence_ms=END_OF_TURN_MS,
         **LOOPS[loop],
+        # The AI's voice does not change latency (prepared audio is played from memory either way); Kokoro's
+        # start-up rendering of lines missing from its cache would only compete with the calls for the CPU.
+        tts_natural_voice=os.environ.get("VOICE_BENCH_NATURAL_VOICE") == "1",
         conversation_engine_url=engine_url or f"http://127.0.0.1:{free_port()}",
         profile_analytics_url=f"http://127.0.0.1:{free_port()}",
         log_level="WARNING",

@@ -33,7 +33,13 @@ from answer_ninja.services.realtime_processor.endpointing import FRAME_MS, Event
 from answer_ninja.services.realtime_processor.replies import CallContext, Reply, ReplyClient
 from answer_ninja.services.realtime_processor.streaming import StreamingTranscript
 from answer_ninja.services.realtime_processor.turn_taking import TurnPolicy
-from answer_ninja.speech.base import SpeechToText, TailSpeechToText, TextToSpeech, VoiceActivityDetector
+from answer_ninja.speech.base import (
+    SpeechToText,
+    TailSpeechToText,
+    TailTranscript,
+    TextToSpeech,
+    VoiceActivityDetector,
+)
 from answer_ninja.telephony.codec import PCM_FRAME_BYTES, duration_ms
 
 log = get_logger(__name__)
@@ -56,6 +62,8 @@ FINAL_PASS_WAIT_SECONDS = 0.25
 SPECULATIVE_MIN_COVERAGE = 0.5
 # A pass that started after this much silence heard a whole clause: when the caller goes on, it is committed.
 COMMIT_PAUSE_MS = 100
+# A tail shorter than this is not sent to Whisper (on a sliver of audio it invents words: "谢谢观看").
+MIN_TAIL_MS = 120
 # The end-of-turn rule of the loop before streaming: a fixed silence (kept for comparison: TURN_POLICY=fixed).
 FIXED_TURN_POLICY = TurnPolicy(fixed_ms=300)
 
@@ -336,9 +344,12 @@ class CallSession:
             tail_start, committed = stream.tail_start, list(stream.committed)
             timestamps = stream.wants_timestamps(len(audio))
             stt: TailSpeechToText = self.stt  # type: ignore[assignment]  # checked by supports_tail
-            tail = await stt.transcribe_tail(
-                audio[tail_start:], self.call.language, prompt=stream.committed_text, timestamps=timestamps
-            )
+            if len(audio) - tail_start < MIN_TAIL_MS * _BYTES_PER_MS:
+                tail = TailTranscript("")
+            else:
+                tail = await stt.transcribe_tail(
+                    audio[tail_start:], self.call.language, prompt=stream.committed_text, timestamps=timestamps
+                )
             tail_text = tail.text
             if tail.segments and generation == self._generation:
                 stream.agree(tail_start, tail.segments, (len(audio) - tail_start) / (_BYTES_PER_MS * 1000))
