@@ -209,8 +209,8 @@ def script_sets(names: list[str]) -> dict[str, list[tuple[CallerScript, tuple[in
     from answer_ninja.speech.caller_voice import FLUENT_PAUSES_MS, NATURAL_PAUSES_MS
     from answer_ninja.speech.simulator import over_the_greeting
 
-    short = [load_script(name) for name in names if not name.startswith("long-")]
-    long = [load_script(name) for name in names if name.startswith("long-")]
+    short = _alternate([load_script(name) for name in names if not name.startswith("long-")])
+    long = _alternate([load_script(name) for name in names if name.startswith("long-")])
     first_turn = [over_the_greeting(script) for script in short if not script.name.startswith("interrupter")]
     mandarin = [script for script in short + long if script.language == "zh-CN"]
     return {
@@ -219,6 +219,14 @@ def script_sets(names: list[str]) -> dict[str, list[tuple[CallerScript, tuple[in
         "first turn over the greeting": [(script, FLUENT_PAUSES_MS) for script in first_turn],
         "natural pauses (280-660 ms at commas)": [(script, NATURAL_PAUSES_MS) for script in mandarin],
     }
+
+
+def _alternate(scripts: list[CallerScript]) -> list[CallerScript]:
+    """Mandarin and English scripts in turn, so a set cut short by --calls keeps both languages."""
+    zh = [script for script in scripts if script.language == "zh-CN"]
+    en = [script for script in scripts if script.language != "zh-CN"]
+    mixed = [script for pair in zip(zh, en, strict=False) for script in pair]
+    return mixed + zh[len(en) :] + en[len(zh) :]
 
 
 def outcome_ok(script: CallerScript, outcome: str) -> bool:
