@@ -121,14 +121,21 @@ class Settings(BaseSettings):
     # fit = the encoder sees the utterance plus 2 s (a short turn costs a fraction of a pass); full = Whisper's 30 s.
     whisper_window: Literal["fit", "full"] = "fit"
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
-    # Silence after the caller's last voiced frame that ends a turn.
+    # transcript = the silence that ends a turn depends on whether what was said so far sounds finished (160 ms
+    # after a finished sentence, 760 ms after a comma or a conjunction); fixed = END_OF_TURN_SILENCE_MS always.
+    turn_policy: Literal["transcript", "fixed"] = "transcript"
+    # Silence after the caller's last voiced frame that ends a turn under TURN_POLICY=fixed.
     end_of_turn_silence_ms: int = Field(default=300, ge=60, le=3000)
+    # Whisper passes read only the utterance's uncommitted tail (committed at pauses and by agreement of passes).
+    stt_streaming: bool = True
     # The caller must speak this long over the AI before it stops talking (shorter = backchannel candidate).
     barge_in_min_speech_ms: int = Field(default=400, ge=60, le=5000)
     silence_prompt_seconds: float = Field(default=8.0, gt=0, le=120)
     silence_goodbye_seconds: float = Field(default=8.0, gt=0, le=120)
     # Spoken reply lines prepared at start-up come from conversation-engine's templates.
     tts_presynthesize_templates: bool = True
+    # Prepared Mandarin lines in Kokoro-82M's natural voice (Apache-2.0; slow, so live replies stay on espeak-ng).
+    tts_natural_voice: bool = True
 
     # --- responder (runbook automation) ---
     responder_url: str = "http://127.0.0.1:3009"
