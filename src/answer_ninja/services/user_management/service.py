@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.cache import Cache
@@ -36,7 +36,19 @@ async def get_user_by_email(session: AsyncSession, *, email: str) -> User | None
 
 
 async def number_owner(session: AsyncSession, *, number: str) -> str | None:
-    return await session.scalar(select(HostedNumber.user_id).where(HostedNumber.number == number))
+    """The user who holds ``number`` proven (unproven claims own nothing)."""
+    return await session.scalar(
+        select(HostedNumber.user_id).where(HostedNumber.number == number, HostedNumber.verified_at.is_not(None))
+    )
+
+
+async def touch_routing(session: AsyncSession, *, user_id: str) -> None:
+    """Bump the user's routing version (in the caller's transaction): phone-gateway's cached answers go stale."""
+    await session.execute(update(User).where(User.id == user_id).values(routing_version=User.routing_version + 1))
+
+
+async def whitelist_size(session: AsyncSession, *, user_id: str) -> int:
+    return int(await session.scalar(select(func.count()).where(WhitelistEntry.user_id == user_id)) or 0)
 
 
 async def list_whitelist(session: AsyncSession, *, user_id: str, status: str | None = None) -> Sequence[WhitelistEntry]:
@@ -67,16 +79,25 @@ async def purge_expired_revocations(session: AsyncSession, *, now: datetime) -> 
     await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
 
 
-async def routing_snapshot(session: AsyncSession, *, number: str, now: datetime) -> RoutingSnapshot | None:
-    """The owner of a hosted number, with their active, unexpired whitelist; None when nobody owns it."""
-    user = await session.scalar(select(User).join(HostedNumber).where(HostedNumber.number == number))
+async def routing_snapshot(
+    session: AsyncSession, *, number: str, caller: str | None, now: datetime
+) -> RoutingSnapshot | None:
+    """The owner of a proven hosted number with their settings, and the caller's active, unexpired whitelist
+    entry (one indexed row, whatever the list's size); None when nobody holds the number proven."""
+    user = await session.scalar(
+        select(User).join(HostedNumber).where(HostedNumber.number == number, HostedNumber.verified_at.is_not(None))
+    )
     if user is None:
         return None
-    entries = await list_whitelist(session, user_id=user.id, status="active")
-    whitelist = {}
-    for entry in entries:
-        expires_at = as_utc(entry.expires_at) if entry.expires_at else None
-        if expires_at is None or expires_at > now:
+    whitelist: dict[str, str | None] = {}
+    if caller is not None:
+        entry = await session.scalar(
+            select(WhitelistEntry).where(
+                WhitelistEntry.user_id == user.id, WhitelistEntry.number == caller, WhitelistEntry.status == "active"
+            )
+        )
+        expires_at = as_utc(entry.expires_at) if entry is not None and entry.expires_at else None
+        if entry is not None and (expires_at is None or expires_at > now):
             whitelist[entry.number] = expires_at.isoformat() if expires_at else None
     return RoutingSnapshot(
         user=RoutingUser(
@@ -90,6 +111,8 @@ async def routing_snapshot(session: AsyncSession, *, number: str, now: datetime)
             language=user.language,
             max_call_seconds=user.max_call_seconds,
         ),
+        version=user.routing_version,
+        caller=caller,
         whitelist=whitelist,
     )
 
@@ -107,8 +130,10 @@ def user_out(user: User) -> UserOut:
         email=user.email,
         display_name=user.display_name,
         real_number=user.real_number,
+        pending_real_number=user.pending_real_number,
         language=user.language,
-        hosted_numbers=sorted(number.number for number in user.hosted_numbers),
+        hosted_numbers=sorted(number.number for number in user.hosted_numbers if number.verified),
+        pending_hosted_numbers=sorted(number.number for number in user.hosted_numbers if not number.verified),
         preferences=preferences_of(user),
         created_at=user.created_at,
     )
@@ -128,7 +153,13 @@ def preferences_of(user: User) -> Preferences:
 
 
 def hosted_out(number: HostedNumber) -> HostedNumberOut:
-    return HostedNumberOut.model_validate(number, from_attributes=True)
+    return HostedNumberOut(
+        id=number.id,
+        number=number.number,
+        status="verified" if number.verified else "pending",
+        verified_at=number.verified_at,
+        created_at=number.created_at,
+    )
 
 
 def whitelist_out(entry: WhitelistEntry) -> WhitelistOut:
