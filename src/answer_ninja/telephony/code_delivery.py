@@ -84,7 +84,10 @@ class TwilioSender:
         from twilio.rest import Client
 
         http_client = TwilioHttpClient(timeout=10)
-        http_client.session.verify = verify  # a test recorder's certificate; the system's CAs otherwise
+        if verify is not True and http_client.session is not None:
+            # A test recorder's own certificate: REQUESTS_CA_BUNDLE from the environment must not override it.
+            http_client.session.verify = verify
+            http_client.session.trust_env = False
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.client.api.base_url = api_url.rstrip("/")
         self.from_number = from_number
