@@ -71,10 +71,12 @@ async def check_login(ctx: ServiceContext, *, email: str, password: str, address
         wait = await throttle.retry_after(key)
         if wait > 0:
             raise too_many(throttle.rule, wait, field)
-    async with ctx.require_database().session() as session:
-        user = await service.get_user_by_email(session, email=subject)
+    passwords = passwords_of(ctx)
     try:
-        matched = await passwords_of(ctx).verify(user.password_hash if user else None, password)
+        async with passwords.slot():  # bounds the database lookups of a flood as well as its hashes
+            async with ctx.require_database().session() as session:
+                user = await service.get_user_by_email(session, email=subject)
+            matched = await passwords.verify(user.password_hash if user else None, password)
     except HashingBusyError:
         raise busy() from None
     if user is None or not matched:

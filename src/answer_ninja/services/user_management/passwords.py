@@ -12,8 +12,12 @@ whether the account exists or not (no enumeration by timing).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import os
 import secrets
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -22,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException
 from prometheus_client import Counter, Gauge
 
-HASHES_IN_FLIGHT = Gauge("ai_ninja_password_hashes_in_flight", "Password hashes running now.")
+HASHES_IN_FLIGHT = Gauge("ai_ninja_password_slots_in_use", "Sign-ins/registrations holding a password-hashing slot.")
 HASHES_REFUSED = Counter(
     "ai_ninja_password_hash_busy_total", "Sign-ins/registrations refused (503) because every hashing slot was busy."
 )
@@ -30,6 +34,17 @@ HASHES_REFUSED = Counter(
 BUSY_RETRY_AFTER_SECONDS = 2
 
 T = TypeVar("T")
+
+
+# Hashing threads run at a lower CPU priority than the event loop: on a busy machine the loop (and /health,
+# /ready, every other request) is scheduled first, and a flood of sign-ins only slows the sign-ins.
+HASH_THREAD_NICENESS = 10
+
+
+def _yield_cpu() -> None:
+    """Lower this worker thread's scheduling priority (Linux: a thread is a task with its own nice value)."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
 
 
 class HashingBusyError(Exception):
@@ -50,20 +65,35 @@ class Passwords:
         self.hasher = hasher or PasswordHasher()
         self.wait_seconds = wait_seconds
         self._slots = asyncio.Semaphore(concurrency)
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2", initializer=_yield_cpu)
         self._dummy_hash: str | None = None
+        self._holder: contextvars.ContextVar[bool] = contextvars.ContextVar(f"password-slot-{id(self)}", default=False)
 
-    async def _run(self, work: Callable[[], T]) -> T:
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the ``concurrency`` slots (waiting at most ``wait_seconds``, else HashingBusyError).
+
+        A sign-in holds its slot for the account lookup too, so a flood is bounded before it reaches the database
+        pool as well as before argon2."""
+        if self._holder.get():
+            yield  # already inside this request's slot
+            return
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_seconds)
         except TimeoutError:
             raise HashingBusyError from None
+        token = self._holder.set(True)
         HASHES_IN_FLIGHT.inc()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+            yield
         finally:
             HASHES_IN_FLIGHT.dec()
+            self._holder.reset(token)
             self._slots.release()
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        async with self.slot():
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work)
 
     async def hash(self, password: str) -> str:
         return await self._run(lambda: self.hasher.hash(password))
