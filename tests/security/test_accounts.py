@@ -54,6 +54,23 @@ def test_200_wrong_passwords_then_the_right_one_is_throttled(stack: AccountsStac
     assert stack.query("select password_hash, updated_at from users where email = $1", "victim@example.com") == before
 
 
+def test_spraying_many_accounts_from_one_address_is_throttled_whatever_x_forwarded_for_says(
+    stack: AccountsStack,
+) -> None:
+    statuses = []
+    with stack.client("user-management") as users:
+        for n in range(30):
+            response = users.post(
+                "/api/v1/auth/login",
+                json={"email": f"sprayed{n}@example.com", "password": "Summer2026!"},
+                headers={"X-Forwarded-For": f"198.51.100.{n}"},  # a different "client" every time
+            )
+            statuses.append(response.status_code)
+    assert statuses[:20] == [401] * 20  # the address's free failures
+    assert 429 in statuses[20:]
+    assert "address: too many failed sign-ins from this address" in response.json()["detail"]
+
+
 def test_unknown_and_known_emails_get_the_same_answer_in_the_same_time(stack: AccountsStack) -> None:
     stack.user("known@example.com")
     known_times, unknown_times, bodies = [], [], set()

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     # Where the services find each other.
     host: str = "127.0.0.1"
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses); unset = none, the peer counts.
+    forwarded_allow_ips: str | None = None
     phone_gateway_url: str = "http://127.0.0.1:3001"
     realtime_processor_url: str = "http://127.0.0.1:3002"
     conversation_engine_url: str = "http://127.0.0.1:3003"

@@ -25,7 +25,8 @@ HOUR = 3600.0
 
 
 def client_address(request: Request) -> str:
-    """The peer address (uvicorn resolves X-Forwarded-For only from FORWARDED_ALLOW_IPS, so it cannot be forged)."""
+    """The peer address (uvicorn resolves X-Forwarded-For only from FORWARDED_ALLOW_IPS, unset by default, so a
+    client cannot pose as other addresses)."""
     return request.client.host if request.client is not None else "unknown"
 
 
