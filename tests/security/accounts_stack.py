@@ -143,5 +143,8 @@ def accounts_stack(
             **env,
         },
     )
-    with local:
+    local.start(timeout=240)  # generous: the machine running the suite may be busy
+    try:
         yield AccountsStack(local, database_url, redis_server.url)
+    finally:
+        local.stop()

@@ -283,7 +283,7 @@ def test_new_callers_are_routed_without_asking_profile_analytics(live: LiveServi
         answer = gateway.post("/webhook/incoming-call", json={"from": "+8613611112222", "to": HOSTED}).json()
     assert record(live, answer["call_id"])["details"]["sources"] == {
         "user": "service",
-        "whitelist": "service",
+        "whitelist": "service",  # a short list came whole with the settings
         "profile": "cache",
     }
 

@@ -7,11 +7,13 @@ whitelist (is this caller on it?), never the whole list. Issue 10 measured the o
 whitelist refetched when it aged (every 3 s without Redis): with 30,000 entries it was 660 KB to build, send and
 parse, and every decision for that user took 1.2-1.4 s. Now:
 
-* user document  ``{"at", "snapshot": {"user", "version"} | null}``: the owner's settings and their *routing
-  version*, which user-management bumps on every change (settings, numbers, whitelist); a few hundred bytes
-  whatever the list's size. Fresh for ROUTING_CACHE_SECONDS, kept a week as the fallback while user-management is
+* user document  ``{"at", "snapshot": {"user", "version", "whitelist"?} | null}``: the owner's settings and
+  their *routing version*, which user-management bumps on every change (settings, numbers, whitelist), and, when
+  the list is short (up to 1,000 active entries, ~22 KB), the whole list: most users' callers are then answered
+  from memory with no further question, as before, and still while user-management is unreachable. Fresh for ROUTING_CACHE_SECONDS, kept a week as the fallback while user-management is
   unreachable; user-management deletes it on every change and announces it.
-* pair document  ``{"at", "version", "expires_at", "listed"}``: the answer for one (hosted number, caller), made
+* pair document  ``{"at", "version", "expires_at", "listed"}``, for long lists only: the answer for one (hosted
+  number, caller), made
   by one indexed lookup (``GET .../routing/{number}?caller=``, which also returns the settings, so a first call
   costs one request). It holds while its version is the user's current one: a change to the user makes every
   pair answer stale at once, without anyone enumerating or deleting them, and each is refetched (one row) when
@@ -91,6 +93,8 @@ class Lookup:
 class UserEntry:
     routing: UserRouting | None  # None: nobody holds the number proven
     version: int
+    # The whole active whitelist when it is short enough to travel with the settings; None: ask per caller.
+    whitelist: dict[str, datetime | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,13 @@ def _routing_from(user: dict[str, Any]) -> UserRouting:
 def _user_entry(snapshot: dict[str, Any] | None) -> UserEntry:
     if snapshot is None:
         return UserEntry(None, -1)
-    return UserEntry(_routing_from(snapshot["user"]), int(snapshot.get("version", 0)))
+    whole = snapshot.get("whitelist")
+    whitelist = (
+        {number: (datetime.fromisoformat(expires) if expires else None) for number, expires in whole.items()}
+        if isinstance(whole, dict)
+        else None
+    )
+    return UserEntry(_routing_from(snapshot["user"]), int(snapshot.get("version", 0)), whitelist)
 
 
 def _pair_entry(document: dict[str, Any]) -> PairEntry:
@@ -202,10 +212,12 @@ class RoutingDirectory:
         snapshot = response.json() if response.status_code == 200 else None
         user_key = routing_user_key(dialled)
         kept = {"user": snapshot["user"], "version": snapshot["version"]} if snapshot else None
+        if snapshot is not None and kept is not None and snapshot.get("whitelist_complete"):
+            kept["whitelist"] = snapshot["whitelist"]  # short: every caller is answered from it
         await self._cache_set(user_key, {"at": time.time(), "snapshot": kept}, STALE_KEEP_SECONDS)
         entry = _user_entry(kept)
         self.local.put(user_key, entry)
-        if snapshot is not None and caller is not None:
+        if snapshot is not None and caller is not None and not snapshot.get("whitelist_complete"):
             pair_key = routing_pair_key(dialled, caller)
             pair_doc = _pair_document(snapshot, caller)
             await self._cache_set(pair_key, pair_doc, STALE_KEEP_SECONDS if pair_doc["listed"] else PAIR_KEEP_SECONDS)
@@ -344,7 +356,11 @@ class RoutingDirectory:
         result.user_known = entry is not None
         if entry is not None and entry.routing is not None:
             result.user = entry.routing
-            if caller.startswith("+"):
+            if entry.whitelist is not None:  # a short list, whole in memory
+                if caller in entry.whitelist:
+                    result.whitelist = {caller: entry.whitelist[caller]}
+                result.sources["whitelist"] = result.sources["user"]
+            elif caller.startswith("+"):
                 pair, source = await self.whitelist_entry(dialled, caller, entry)
                 # A pair answer that came with the user's (one request) is from the service, not from memory.
                 result.sources["whitelist"] = "service" if result.sources["user"] == "service" else source

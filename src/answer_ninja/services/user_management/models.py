@@ -220,12 +220,14 @@ class RoutingUser(BaseModel):
 
 class RoutingSnapshot(BaseModel):
     """What phone-gateway needs to route one call to a hosted number: the owner's settings and whether this
-    caller is on their whitelist (never the whole list: it may hold 50,000 entries)."""
+    caller is on their whitelist (a long list never travels whole: it may hold 50,000 entries)."""
 
     user: RoutingUser
     # Bumped on every change of the user's routing data: cached answers made at an older version are stale.
     version: int
     # The caller asked about (E.164), or null when none was given.
     caller: str | None = None
-    # The caller's active entry: E.164 number -> expiry (ISO 8601) or null for permanent; empty when not listed.
+    # Active entries: E.164 number -> expiry (ISO 8601) or null for permanent. The whole list when it is short
+    # (``whitelist_complete``: up to 1,000 entries); otherwise only the asked caller's entry, if listed.
     whitelist: dict[str, str | None]
+    whitelist_complete: bool = False

@@ -26,6 +26,10 @@ from answer_ninja.services.user_management.models import (
 )
 from answer_ninja.services.user_management.schemas import as_utc
 
+# Whitelists up to this many active entries are sent whole with the routing settings (~22 KB at most); longer
+# ones are answered one caller at a time.
+WHOLE_WHITELIST_MAX = 1000
+
 
 async def get_user(session: AsyncSession, *, user_id: str) -> User | None:
     return await session.get(User, user_id)
@@ -89,16 +93,33 @@ async def routing_snapshot(
     )
     if user is None:
         return None
-    whitelist: dict[str, str | None] = {}
-    if caller is not None:
-        entry = await session.scalar(
-            select(WhitelistEntry).where(
-                WhitelistEntry.user_id == user.id, WhitelistEntry.number == caller, WhitelistEntry.status == "active"
-            )
+    # A short list travels whole (the gateway then answers every caller of this user from memory, also while we
+    # are unreachable); a long one never does: only the asked caller's entry.
+    rows = (
+        await session.execute(
+            select(WhitelistEntry.number, WhitelistEntry.expires_at)
+            .where(WhitelistEntry.user_id == user.id, WhitelistEntry.status == "active")
+            .limit(WHOLE_WHITELIST_MAX + 1)
         )
-        expires_at = as_utc(entry.expires_at) if entry is not None and entry.expires_at else None
-        if entry is not None and (expires_at is None or expires_at > now):
-            whitelist[entry.number] = expires_at.isoformat() if expires_at else None
+    ).all()
+    complete = len(rows) <= WHOLE_WHITELIST_MAX
+    if not complete:
+        rows = []
+        if caller is not None:
+            rows = (
+                await session.execute(
+                    select(WhitelistEntry.number, WhitelistEntry.expires_at).where(
+                        WhitelistEntry.user_id == user.id,
+                        WhitelistEntry.number == caller,
+                        WhitelistEntry.status == "active",
+                    )
+                )
+            ).all()
+    whitelist: dict[str, str | None] = {}
+    for number, expires in rows:
+        expires_at = as_utc(expires) if expires else None
+        if expires_at is None or expires_at > now:
+            whitelist[number] = expires_at.isoformat() if expires_at else None
     return RoutingSnapshot(
         user=RoutingUser(
             user_id=user.id,
@@ -114,6 +135,7 @@ async def routing_snapshot(
         version=user.routing_version,
         caller=caller,
         whitelist=whitelist,
+        whitelist_complete=complete,
     )
 
 
