@@ -10,11 +10,11 @@ parse, and every decision for that user took 1.2-1.4 s. Now:
 * user document  ``{"at", "snapshot": {"user", "version", "whitelist"?} | null}``: the owner's settings and
   their *routing version*, which user-management bumps on every change (settings, numbers, whitelist), and, when
   the list is short (up to 1,000 active entries, ~22 KB), the whole list: most users' callers are then answered
-  from memory with no further question, as before, and still while user-management is unreachable. Fresh for ROUTING_CACHE_SECONDS, kept a week as the fallback while user-management is
-  unreachable; user-management deletes it on every change and announces it.
+  from memory with no further question, as before, and still while user-management is unreachable. Fresh for
+  ROUTING_CACHE_SECONDS, kept a week as the fallback while user-management is unreachable; user-management
+  deletes it on every change and announces it.
 * pair document  ``{"at", "version", "expires_at", "listed"}``, for long lists only: the answer for one (hosted
-  number, caller), made
-  by one indexed lookup (``GET .../routing/{number}?caller=``, which also returns the settings, so a first call
+  number, caller), made by one indexed lookup (``GET .../routing/{number}?caller=``, which also returns the settings, so a first call
   costs one request). It holds while its version is the user's current one: a change to the user makes every
   pair answer stale at once, without anyone enumerating or deleting them, and each is refetched (one row) when
   its caller next calls.
