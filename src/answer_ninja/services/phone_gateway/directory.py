@@ -14,8 +14,8 @@ parse, and every decision for that user took 1.2-1.4 s. Now:
   ROUTING_CACHE_SECONDS, kept a week as the fallback while user-management is unreachable; user-management
   deletes it on every change and announces it.
 * pair document  ``{"at", "version", "expires_at", "listed"}``, for long lists only: the answer for one (hosted
-  number, caller), made by one indexed lookup (``GET .../routing/{number}?caller=``, which also returns the settings, so a first call
-  costs one request). It holds while its version is the user's current one: a change to the user makes every
+  number, caller), made by one indexed lookup (``GET .../routing/{number}?caller=``, which also returns the
+  settings, so a first call costs one request). It holds while its version is the user's current one: a change to the user makes every
   pair answer stale at once, without anyone enumerating or deleting them, and each is refetched (one row) when
   its caller next calls.
 * caller profile ``{"risk_score", "confidence", "category"}`` or ``{"none": true}``, and the owner's own verdict
