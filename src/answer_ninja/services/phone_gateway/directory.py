@@ -15,9 +15,9 @@ parse, and every decision for that user took 1.2-1.4 s. Now:
   deletes it on every change and announces it.
 * pair document  ``{"at", "version", "expires_at", "listed"}``, for long lists only: the answer for one (hosted
   number, caller), made by one indexed lookup (``GET .../routing/{number}?caller=``, which also returns the
-  settings, so a first call costs one request). It holds while its version is the user's current one: a change to the user makes every
-  pair answer stale at once, without anyone enumerating or deleting them, and each is refetched (one row) when
-  its caller next calls.
+  settings, so a first call costs one request). It holds while its version is the user's current one: a change to
+  the user makes every pair answer stale at once, without anyone enumerating or deleting them, and each is refetched
+  (one row) when its caller next calls.
 * caller profile ``{"risk_score", "confidence", "category"}`` or ``{"none": true}``, and the owner's own verdict
   on the caller ``{"verdict": "spam"|"not_spam"|null}``: profile-analytics writes both through on every change and
   keeps all of them in Redis (PROFILES_COMPLETE_KEY says when the copy is whole): then a missing key means
