@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     # Where the services find each other.
     host: str = "127.0.0.1"
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses); unset = none, the peer counts.
+    forwarded_allow_ips: str | None = None
     phone_gateway_url: str = "http://127.0.0.1:3001"
     realtime_processor_url: str = "http://127.0.0.1:3002"
     conversation_engine_url: str = "http://127.0.0.1:3003"
@@ -110,6 +112,36 @@ class Settings(BaseSettings):
     jwt_refresh_days: int = Field(default=30, ge=1, le=365)
     # How long phone-gateway trusts cached users, whitelists and profiles (changes invalidate them at once).
     routing_cache_seconds: float = Field(default=300.0, gt=0, le=86400)
+
+    # --- accounts (user-management): throttling, password hashing, number proofs, limits (docs/calls-and-users.md) ---
+    # Failed sign-ins allowed per account (the email typed, known or not) and per client address within the window;
+    # past them every further failure waits twice as long as the one before (base, 2x, 4x ... capped), and a
+    # sign-in during a wait answers 429 with Retry-After. A person mistypes 1-3 times; a guesser needs thousands.
+    login_account_free_failures: int = Field(default=5, ge=1, le=1000)
+    login_address_free_failures: int = Field(default=20, ge=1, le=100000)
+    login_failure_window_seconds: float = Field(default=900.0, gt=0, le=86400)
+    login_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+    # Account creations per client address per hour (each costs a password hash and a row).
+    register_address_limit_per_hour: int = Field(default=20, ge=1, le=1000000)
+    # argon2 runs in this many threads at once (64 MiB each); a request waits this long for one, then 503.
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hash_wait_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Proving a number: a 6-digit code by SMS or call; it expires, works once, allows a few tries.
+    verification_code_seconds: float = Field(default=600.0, ge=30, le=86400)
+    verification_max_attempts: int = Field(default=5, ge=1, le=100)
+    verification_resend_seconds: float = Field(default=60.0, ge=0, le=86400)
+    verification_sends_per_hour: int = Field(default=5, ge=1, le=1000, description="per user")
+    # loopback = the code is written to user-management's log (make up); twilio = SMS/call through Twilio's REST API.
+    verification_carrier: Literal["loopback", "twilio"] = "loopback"
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account (REST API: codes by SMS/call)")
+    twilio_from_number: str | None = Field(default=None, description="E.164 number codes are sent from")
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com", description="Twilio REST base URL (tests: a recorder)"
+    )
+    # Whitelist bounds: entries per user (an address book rarely has more than a few thousand) and import size.
+    whitelist_max_entries: int = Field(default=50_000, ge=1, le=1_000_000)
+    whitelist_import_max_bytes: int = Field(default=4_000_000, ge=1024, le=100_000_000)
 
     # --- realtime-processor (voice loop, speech providers) ---
     # local = offline (webrtcvad, faster-whisper, piper/espeak-ng); azure = Azure Speech, local as fallback.
@@ -202,6 +234,7 @@ class Settings(BaseSettings):
         "profile_analytics_url",
         "user_management_url",
         "azure_openai_endpoint",
+        "twilio_api_url",
     )
     @classmethod
     def _check_http_url(cls, value: str | None) -> str | None:
