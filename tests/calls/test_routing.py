@@ -13,6 +13,7 @@ from answer_ninja.calls.routing import (
     Reason,
     RoutingInput,
     UserRouting,
+    Verdict,
     decide,
     fallback,
     is_whitelisted,
@@ -110,3 +111,38 @@ def test_synthetic_probe_goes_to_ai_without_a_user() -> None:
 def test_fallback_is_always_ai() -> None:
     assert fallback(Reason.ROUTING_ERROR).decision is Decision.AI
     assert fallback(Reason.DIRECTORY_UNAVAILABLE).reason is Reason.DIRECTORY_UNAVAILABLE
+
+
+def _call(**changes: object) -> RoutingInput:
+    base = RoutingInput(
+        caller=CALLER,
+        dialled=HOSTED,
+        now=NOW,
+        synthetic_probe_number=PROBE,
+        user=USER,
+        whitelist={},
+        profile=None,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_the_users_own_spam_report_rejects_their_calls_whatever_the_shared_risk() -> None:
+    harmless = CallerProfile(risk_score=0.1, confidence=0.9, category="unknown")
+    decision = decide(_call(profile=harmless, own_verdict=Verdict.SPAM))
+    assert (decision.decision, decision.reason) == (Decision.REJECT, Reason.OWN_REPORT)
+    as_ai = replace(USER, known_spam_action=KnownSpamAction.AI)
+    assert decide(_call(user=as_ai, own_verdict=Verdict.SPAM)).decision is Decision.AI
+
+
+def test_the_users_not_spam_report_overrides_the_shared_risk_for_them() -> None:
+    spammy = CallerProfile(risk_score=0.95, confidence=0.9, category="loan")
+    assert decide(_call(profile=spammy)).reason is Reason.KNOWN_SPAM
+    decision = decide(_call(profile=spammy, own_verdict=Verdict.NOT_SPAM))
+    assert (decision.decision, decision.reason) == (Decision.AI, Reason.DEFAULT_AI)
+
+
+def test_the_whitelist_and_ai_off_still_come_before_the_users_own_report() -> None:
+    listed = decide(_call(whitelist={CALLER: None}, own_verdict=Verdict.SPAM))
+    assert listed.reason is Reason.WHITELISTED
+    off = decide(_call(user=replace(USER, ai_enabled=False), own_verdict=Verdict.SPAM))
+    assert off.reason is Reason.AI_DISABLED

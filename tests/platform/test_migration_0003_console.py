@@ -46,7 +46,7 @@ def _check(url: str) -> None:
     columns, default = _columns_and_default(url)
     assert "notification_channels" in columns
     assert default in ("[]", [])  # an existing account has no channels until it chooses some
-    downgrade(url, "0002")
+    downgrade(url, "0003_accounts")
     assert "notification_channels" not in _columns_and_default(url)[0]
     upgrade(url)
 

@@ -17,6 +17,7 @@ EXPECTED_TABLES = {
     "conversation_turns",
     "spam_profiles",
     "caller_feedback",
+    "number_verifications",
 }
 
 

@@ -41,8 +41,9 @@ def recorder(tls_directory: Path | None = None) -> Iterator[Recorder]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b""
-            form = "x-www-form-urlencoded" in (self.headers.get("content-type") or "")
-            body = dict(parse_qsl(raw.decode())) if form else (json.loads(raw) if raw else None)  # Twilio REST: forms
+            form = "application/x-www-form-urlencoded" in (self.headers.get("content-type") or "")
+            # Twilio's REST API posts forms (field -> value); the others post JSON.
+            body = (dict(parse_qsl(raw.decode())) if form else json.loads(raw)) if raw else None
             state.requests.append(Recorded("POST", self.path, dict(self.headers.items()), body))
             status, payload = next(
                 (answer for prefix, answer in state.responses.items() if self.path.startswith(prefix)), (204, None)

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, caller_hash, to_e164, to_e164_or_raw
+from answer_ninja.telephony.phone_numbers import (
+    InvalidPhoneNumberError,
+    caller_hash,
+    forwarding_refusal,
+    number_type,
+    to_e164,
+    to_e164_or_raw,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +47,25 @@ def test_caller_hash_is_keyed() -> None:
     assert caller_hash(number, b"one") == caller_hash(number, b"one")
     assert caller_hash(number, b"one") != caller_hash(number, b"two")
     assert len(caller_hash(number, b"one")) == 64
+
+
+@pytest.mark.parametrize(
+    ("number", "kind"),
+    [
+        ("+19005550123", "premium rate"),  # US 900
+        ("+448712345678", "premium rate"),  # UK 0871
+        ("+447012345678", "personal number"),  # UK 070 "personal numbering", charged at premium rates
+        ("+18005550199", "toll free"),
+        ("+8610012345678", "in service"),  # not a valid Chinese number: nobody can say what it costs
+    ],
+)
+def test_forwarding_is_refused_for_non_personal_numbers(number: str, kind: str) -> None:
+    refusal = forwarding_refusal(number)
+    assert refusal is not None
+    assert kind in refusal
+
+
+@pytest.mark.parametrize("number", ["+8613900000001", "+8613800138000", "+16502530000", "+447911123456"])
+def test_forwarding_is_allowed_to_mobile_and_fixed_numbers(number: str) -> None:
+    assert forwarding_refusal(number) is None
+    assert number_type(number) in {"mobile", "fixed_line", "fixed_line_or_mobile"}

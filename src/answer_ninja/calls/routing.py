@@ -8,8 +8,13 @@ Order of the rules, and why:
 3. The caller is on the user's whitelist (an active, unexpired entry) -> transfer to the user's real number.
    This comes before "AI off" and spam, because a person the user trusts must always get through.
 4. The user turned the AI off -> reject, or ring through to the real number if that is their preference.
-5. The caller is known spam with a risk at or above the user's threshold -> reject, or AI (by preference).
-6. Otherwise -> AI.
+5. The user reported this caller themselves: "spam" -> treated as known spam for them at once (reject, or AI by
+   preference), whatever anyone else thinks; "not_spam" -> the shared profile does not apply to them.
+6. The caller is known spam with a shared risk at or above the user's threshold -> reject, or AI (by preference).
+   The shared risk counts other users' reports only under the community rules of
+   ``services/profile_analytics/learning.py`` (reporters who received a call from the number, weighted by standing,
+   a minimum of distinct reporters), so nobody can get a number rejected for everyone on their own.
+7. Otherwise -> AI.
 
 A transfer without a real number to transfer to falls back to the AI (never drop a call). So does ringing through.
 """
@@ -35,6 +40,7 @@ class Reason(enum.StrEnum):
     WHITELISTED = "whitelisted"
     AI_DISABLED = "ai_disabled"
     KNOWN_SPAM = "known_spam"
+    OWN_REPORT = "own_report"
     DEFAULT_AI = "default_ai"
     NO_REAL_NUMBER = "no_real_number"
     ROUTING_ERROR = "routing_error"
@@ -50,6 +56,13 @@ class AiOffAction(enum.StrEnum):
 class KnownSpamAction(enum.StrEnum):
     REJECT = "reject"
     AI = "ai"
+
+
+class Verdict(enum.StrEnum):
+    """A user's own report on a caller."""
+
+    SPAM = "spam"
+    NOT_SPAM = "not_spam"
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,8 @@ class RoutingInput:
     # Whitelisted numbers of that user -> expiry (None = permanent).
     whitelist: Mapping[str, datetime | None]
     profile: CallerProfile | None
+    # The user's own latest report on this caller, if any.
+    own_verdict: Verdict | None = None
 
 
 @dataclass(frozen=True)
@@ -126,11 +141,17 @@ def decide(call: RoutingInput) -> RoutingDecision:
         if user.ai_off_action is AiOffAction.RING and user.real_number is not None:
             return RoutingDecision(Decision.RING, Reason.AI_DISABLED, transfer_to=user.real_number)
         return RoutingDecision(Decision.REJECT, Reason.AI_DISABLED)
-    if is_known_spam(call.profile, user.spam_threshold):
-        if user.known_spam_action is KnownSpamAction.AI:
-            return RoutingDecision(Decision.AI, Reason.KNOWN_SPAM)
-        return RoutingDecision(Decision.REJECT, Reason.KNOWN_SPAM)
+    if call.own_verdict is Verdict.SPAM:
+        return _spam(user, Reason.OWN_REPORT)
+    if call.own_verdict is not Verdict.NOT_SPAM and is_known_spam(call.profile, user.spam_threshold):
+        return _spam(user, Reason.KNOWN_SPAM)
     return RoutingDecision(Decision.AI, Reason.DEFAULT_AI)
+
+
+def _spam(user: UserRouting, reason: Reason) -> RoutingDecision:
+    if user.known_spam_action is KnownSpamAction.AI:
+        return RoutingDecision(Decision.AI, reason)
+    return RoutingDecision(Decision.REJECT, reason)
 
 
 def fallback(reason: Reason) -> RoutingDecision:

@@ -48,15 +48,15 @@ async def _place(settings: Settings, caller: str, dialled: str, call_sid: str) -
 
 
 async def _run_call(settings: Settings, name: str, dialled: str | None, direct: bool) -> int:
-    from answer_ninja.speech.local_tts import EspeakTextToSpeech, LanguageRoutedTextToSpeech, PiperTextToSpeech
+    from answer_ninja.speech.caller_voice import caller_tts
     from answer_ninja.speech.simulator import SimulatedCaller, load_script, synthesize_script
 
     script = load_script(name)
     console.print(f"[bold]{script.name}[/bold] ({script.language}): {script.description}")
-    engines: list[PiperTextToSpeech | EspeakTextToSpeech] = [EspeakTextToSpeech()]
-    if script.language == "en-US":
-        engines.insert(0, await asyncio.to_thread(PiperTextToSpeech))
-    audio = await synthesize_script(script, LanguageRoutedTextToSpeech(engines))
+    # Mandarin: the neural voice rendered at install time (espeak-ng when it is not there); English: Piper.
+    voices = await asyncio.to_thread(caller_tts, english=script.language == "en-US")
+    console.print(f"caller voice: {voices.name}")
+    audio = await synthesize_script(script, voices)
     if direct:
         ws_url = _ws_url(settings.realtime_processor_url, "/media/twilio")
         parameters = {"call_id": uuid.uuid4().hex, "carrier": "loopback", "caller": script.caller}

@@ -125,3 +125,19 @@ def status() -> None:
             row["ready"],
         )
     console.print(table)
+    voice = _voice_line(rows)
+    if voice:
+        console.print(voice)
+
+
+def _voice_line(rows: list[dict[str, Any]]) -> str:
+    """The voice realtime-processor speaks with, from its /health details (one line under the table)."""
+    port = next((row["port"] for row in rows if row["name"] == "realtime-processor" and row.get("pid")), None)
+    if port is None:
+        return ""
+    try:
+        details = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2.0).json().get("details", {})
+    except (httpx.HTTPError, ValueError):
+        return ""
+    voices = details.get("voice") or {}
+    return "realtime-processor voice: " + "; ".join(f"{lang} {name}" for lang, name in voices.items()) if voices else ""

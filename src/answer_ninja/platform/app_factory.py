@@ -211,6 +211,7 @@ def create_service_app(
             "degraded": ctx.health.degraded,
             "degraded_reasons": sorted(ctx.health.degraded_reasons.values()),
             "event_loop_lag_ms": round(ctx.health.loop_lag_seconds * 1000, 2),
+            "details": ctx.health.details,
         }
 
     @app.get(

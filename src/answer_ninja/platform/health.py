@@ -48,6 +48,8 @@ class HealthState:
     """Why the service is degraded (if it is), and whether it is shutting down."""
 
     degraded_reasons: dict[str, str] = field(default_factory=dict)
+    # What the service wants /health to show about itself (e.g. the voice realtime-processor speaks with).
+    details: dict[str, Any] = field(default_factory=dict)
     shutting_down: bool = False
     started_monotonic: float = field(default_factory=time.monotonic)
     loop_lag_seconds: float = 0.0

@@ -51,6 +51,10 @@ def serve_app(app: FastAPI, settings: Settings, *, port: int) -> None:
         # Media streams carry base64 audio, which deflate cannot shrink: compressing 50 messages a second per call
         # only costs CPU on both ends (measured in bench/voice_bench.py capacity). Declining is always valid.
         ws_per_message_deflate=False,
+        # X-Forwarded-For is believed only from the proxies named in FORWARDED_ALLOW_IPS; unset, from nobody (uvicorn
+        # would otherwise believe any local process, which could then pose as any address to the sign-in throttle).
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
     )
     uvicorn.Server(config).run()
 

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     # Where the services find each other.
     host: str = "127.0.0.1"
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses); unset = none, the peer counts.
+    forwarded_allow_ips: str | None = None
     phone_gateway_url: str = "http://127.0.0.1:3001"
     realtime_processor_url: str = "http://127.0.0.1:3002"
     conversation_engine_url: str = "http://127.0.0.1:3003"
@@ -100,8 +102,7 @@ class Settings(BaseSettings):
     # --- phone-gateway, user-management, profile-analytics ---
     # Twilio voice webhooks: X-Twilio-Signature is checked when the token is set (unset = local, unsigned).
     twilio_auth_token: SecretStr | None = None
-    # Twilio's REST API (moving a live call: "Take the call", "Hang up now"); unset = the loopback carrier simulates it.
-    twilio_account_sid: str | None = None
+    # Twilio REST (TWILIO_ACCOUNT_SID below) also moves a live call ("Take the call"); unset = loopback simulates it.
     twilio_api_base_url: str | None = Field(default=None, description="Twilio REST base URL; unset = Twilio's own")
     # The public URL carriers reach phone-gateway at, for absolute callback URLs in call updates (unset = relative).
     gateway_public_url: str | None = None
@@ -117,6 +118,36 @@ class Settings(BaseSettings):
     # How long phone-gateway trusts cached users, whitelists and profiles (changes invalidate them at once).
     routing_cache_seconds: float = Field(default=300.0, gt=0, le=86400)
 
+    # --- accounts (user-management): throttling, password hashing, number proofs, limits (docs/calls-and-users.md) ---
+    # Failed sign-ins allowed per account (the email typed, known or not) and per client address within the window;
+    # past them every further failure waits twice as long as the one before (base, 2x, 4x ... capped), and a
+    # sign-in during a wait answers 429 with Retry-After. A person mistypes 1-3 times; a guesser needs thousands.
+    login_account_free_failures: int = Field(default=5, ge=1, le=1000)
+    login_address_free_failures: int = Field(default=20, ge=1, le=100000)
+    login_failure_window_seconds: float = Field(default=900.0, gt=0, le=86400)
+    login_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+    # Account creations per client address per hour (each costs a password hash and a row).
+    register_address_limit_per_hour: int = Field(default=20, ge=1, le=1000000)
+    # argon2 runs in this many threads at once (64 MiB each); a request waits this long for one, then 503.
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hash_wait_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Proving a number: a 6-digit code by SMS or call; it expires, works once, allows a few tries.
+    verification_code_seconds: float = Field(default=600.0, ge=30, le=86400)
+    verification_max_attempts: int = Field(default=5, ge=1, le=100)
+    verification_resend_seconds: float = Field(default=60.0, ge=0, le=86400)
+    verification_sends_per_hour: int = Field(default=5, ge=1, le=1000, description="per user")
+    # loopback = the code is written to user-management's log (make up); twilio = SMS/call through Twilio's REST API.
+    verification_carrier: Literal["loopback", "twilio"] = "loopback"
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account (REST API: codes by SMS/call)")
+    twilio_from_number: str | None = Field(default=None, description="E.164 number codes are sent from")
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com", description="Twilio REST base URL (tests: a recorder)"
+    )
+    # Whitelist bounds: entries per user (an address book rarely has more than a few thousand) and import size.
+    whitelist_max_entries: int = Field(default=50_000, ge=1, le=1_000_000)
+    whitelist_import_max_bytes: int = Field(default=4_000_000, ge=1024, le=100_000_000)
+
     # --- realtime-processor (voice loop, speech providers) ---
     # local = offline (webrtcvad, faster-whisper, piper/espeak-ng); azure = Azure Speech, local as fallback.
     stt_provider: Literal["local", "azure"] = "local"
@@ -127,14 +158,21 @@ class Settings(BaseSettings):
     # fit = the encoder sees the utterance plus 2 s (a short turn costs a fraction of a pass); full = Whisper's 30 s.
     whisper_window: Literal["fit", "full"] = "fit"
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
-    # Silence after the caller's last voiced frame that ends a turn.
+    # transcript = the silence that ends a turn depends on whether what was said so far sounds finished (160 ms
+    # after a finished sentence, 760 ms after a comma or a conjunction); fixed = END_OF_TURN_SILENCE_MS always.
+    turn_policy: Literal["transcript", "fixed"] = "transcript"
+    # Silence after the caller's last voiced frame that ends a turn under TURN_POLICY=fixed.
     end_of_turn_silence_ms: int = Field(default=300, ge=60, le=3000)
+    # Whisper passes read only the utterance's uncommitted tail (committed at pauses and by agreement of passes).
+    stt_streaming: bool = True
     # The caller must speak this long over the AI before it stops talking (shorter = backchannel candidate).
     barge_in_min_speech_ms: int = Field(default=400, ge=60, le=5000)
     silence_prompt_seconds: float = Field(default=8.0, gt=0, le=120)
     silence_goodbye_seconds: float = Field(default=8.0, gt=0, le=120)
     # Spoken reply lines prepared at start-up come from conversation-engine's templates.
     tts_presynthesize_templates: bool = True
+    # Prepared Mandarin lines in Kokoro-82M's natural voice (Apache-2.0; slow, so live replies stay on espeak-ng).
+    tts_natural_voice: bool = True
 
     # --- console (the browser face, port 3006) and notifications ---
     # Session cookies carry Secure when the console is served over https; set true behind a TLS-terminating proxy.
@@ -215,6 +253,7 @@ class Settings(BaseSettings):
         "user_management_url",
         "console_url",
         "azure_openai_endpoint",
+        "twilio_api_url",
     )
     @classmethod
     def _check_http_url(cls, value: str | None) -> str | None:

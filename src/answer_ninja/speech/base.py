@@ -6,6 +6,7 @@ Audio is always PCM16 little-endian mono at 16 kHz, in bytes. Languages are BCP-
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from answer_ninja.platform.logging import get_logger
@@ -35,6 +36,35 @@ class SpeechToText(Protocol):
     async def transcribe(self, pcm: bytes, language: str) -> str:
         """The text of a whole (possibly still growing) utterance."""
         ...
+
+
+@dataclass(frozen=True)
+class TimedSegment:
+    """A stretch of audio the recogniser closed with a timestamp: its text and where it ends (seconds in)."""
+
+    text: str
+    end_seconds: float
+
+
+@dataclass(frozen=True)
+class TailTranscript:
+    """The text of the tail of an utterance, and (when asked for) the segments the recogniser closed in it."""
+
+    text: str
+    segments: tuple[TimedSegment, ...] = ()
+
+
+class TailSpeechToText(Protocol):
+    """A recogniser that continues a transcript: it reads only the tail's audio, told the text before it."""
+
+    name: str
+    supports_tail: bool
+
+    async def transcribe(self, pcm: bytes, language: str) -> str: ...
+
+    async def transcribe_tail(
+        self, pcm: bytes, language: str, *, prompt: str = "", timestamps: bool = False
+    ) -> TailTranscript: ...
 
 
 @runtime_checkable
@@ -73,6 +103,24 @@ class FallbackSpeechToText:
                 log.warning("stt_provider_failed", provider=provider.name, error=str(error)[:200])
                 self.on_failure(provider.name, error)
         raise SpeechProviderError(f"every speech-to-text provider failed: {last}")
+
+    @property
+    def supports_tail(self) -> bool:
+        """Streaming passes need the first provider to continue a transcript (the local Whisper does)."""
+        return bool(getattr(self.providers[0], "supports_tail", False))
+
+    async def transcribe_tail(
+        self, pcm: bytes, language: str, *, prompt: str = "", timestamps: bool = False
+    ) -> TailTranscript:
+        first = self.providers[0]
+        if getattr(first, "supports_tail", False):
+            tail_capable: TailSpeechToText = first  # type: ignore[assignment]  # checked just above
+            try:
+                return await tail_capable.transcribe_tail(pcm, language, prompt=prompt, timestamps=timestamps)
+            except Exception as error:  # the next provider hears the tail as a whole utterance
+                log.warning("stt_provider_failed", provider=first.name, error=str(error)[:200])
+                self.on_failure(first.name, error)
+        return TailTranscript(await self.transcribe(pcm, language))
 
 
 class FallbackTextToSpeech:

@@ -6,8 +6,8 @@ import asyncio
 import io
 import shutil
 import wave
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -114,13 +114,25 @@ def _wav_to_pcm16k(wav: bytes) -> bytes:
     return resample(samples.tobytes(), rate, PCM_RATE)
 
 
+class LocalVoice(Protocol):
+    """An engine that speaks some languages."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+    def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]: ...
+
+
 class LanguageRoutedTextToSpeech:
     """Picks the first engine that speaks the language (Piper for en-US, espeak-ng for zh-CN)."""
 
-    def __init__(self, engines: list[PiperTextToSpeech | EspeakTextToSpeech]) -> None:
+    def __init__(self, engines: Sequence[LocalVoice]) -> None:
         if not engines:
             raise SpeechProviderError("no local text-to-speech engine is available")
-        self.engines = engines
+        self.engines = list(engines)
         self.name = "local(" + ",".join(engine.name for engine in engines) + ")"
 
     async def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:

@@ -85,6 +85,13 @@ def load_script(name: str) -> CallerScript:
         raise ScriptError(f"caller script {name}: missing or bad field {error}") from None
 
 
+def over_the_greeting(script: CallerScript, after_seconds: float = 0.8) -> CallerScript:
+    """The same caller, starting the first line this long into the AI's greeting (spam callers do not wait)."""
+    first, *rest = script.lines
+    lines = (ScriptLine(first.text, barge_in_after=after_seconds), *rest)
+    return CallerScript(script.name, script.language, script.description, script.caller, lines, script.persistent)
+
+
 def trim_silence(pcm: bytes, threshold: int = 300) -> bytes:
     """Cut the TTS engine's leading and trailing silence: the caller's last voiced frame is then the last frame."""
     samples = np.frombuffer(pcm, dtype="<i2")
@@ -109,6 +116,8 @@ class CallerTurn:
     text: str
     voice_to_voice_ms: float | None = None  # None: no reply audio came (a backchannel, or the call ended)
     barged_in: bool = False
+    # The AI started talking while this line was still being said (the caller had only paused).
+    talked_over: bool = False
 
 
 @dataclass
@@ -184,6 +193,8 @@ class SimulatedCaller:
                 if isinstance(message, twilio_media.Media):
                     if line.first_ai_audio_after is None and line.voice_sent_at and not line.speaking:
                         line.first_ai_audio_after = time.perf_counter()
+                    if line.speaking and not self._ai_talking() and self.result.turns:
+                        self.result.turns[-1].talked_over = True  # a reply began while the caller only paused
                     # Played 20 ms at a time, whatever size the server's messages are.
                     line.playback.extend(frames(message.media.audio(), MULAW_FRAME_BYTES, pad=b"\xff"))
                 elif isinstance(message, twilio_media.Mark):
@@ -234,13 +245,15 @@ class SimulatedCaller:
     async def _talk(self) -> None:
         line = self._line
         began = time.perf_counter()
-        # The AI answers the phone first: let it finish its greeting.
+        # The AI answers the phone first: let it finish its greeting (unless the first line talks over it).
         await self._wait_until(self._ai_talking, 5.0)
-        await self._wait_until(lambda: not self._ai_talking(), 15.0)
+        if not self.script.lines or self.script.lines[0].barge_in_after is None:
+            await self._wait_until(lambda: not self._ai_talking(), 15.0)
         while True:
             for script_line in self.script.lines:
                 if script_line.barge_in_after is not None:
-                    await self._wait_until(self._ai_talking, 10.0)
+                    if not self._ai_talking():
+                        await self._wait_until(self._ai_talking, 10.0)
                     await asyncio.sleep(script_line.barge_in_after)
                 else:
                     await self._wait_until(lambda: not self._ai_talking(), 30.0)

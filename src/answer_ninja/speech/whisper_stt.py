@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from answer_ninja.speech.base import SpeechProviderError
+from answer_ninja.speech.base import SpeechProviderError, TailTranscript, TimedSegment
 from answer_ninja.speech.chinese_script import to_simplified
 
 WhisperWindow = Literal["fit", "full"]
@@ -38,6 +38,29 @@ FIT_PAD_SECONDS = 2.0
 NO_REPEAT_NGRAM = 5
 # ...and a transcript that starts over (its first tokens again) is cut there: one turn says its opening once.
 REPEATED_OPENING_TOKENS = 4
+
+
+# Whisper's own limit for the previous-text prompt (half its 448-token context).
+MAX_PROMPT_TOKENS = 223
+# One timestamp token per 20 ms of audio.
+_TIMESTAMP_SECONDS = 0.02
+
+
+def split_timed_tokens(tokens: list[int], timestamp_begin: int) -> tuple[list[tuple[float, list[int]]], list[int]]:
+    """Whisper's timestamped output -> (closed segments as (end seconds, text tokens), tokens after the last one).
+
+    The decoder writes ``<|t0|> text <|t1|><|t1|> text <|t2|>``: a timestamp after text closes a segment.
+    """
+    closed: list[tuple[float, list[int]]] = []
+    current: list[int] = []
+    for token in tokens:
+        if token >= timestamp_begin:
+            if current:
+                closed.append(((token - timestamp_begin) * _TIMESTAMP_SECONDS, current))
+                current = []
+        else:
+            current.append(token)
+    return closed, current
 
 
 def max_tokens_for(seconds: float) -> int:
@@ -63,6 +86,7 @@ def fitted_window_seconds(seconds: float) -> int:
 
 class WhisperSpeechToText:
     name = "whisper-base"
+    supports_tail = True
 
     def __init__(self, model_dir: Path, *, cpu_threads: int = 2, window: WhisperWindow = "fit") -> None:
         try:
@@ -93,6 +117,64 @@ class WhisperSpeechToText:
 
     async def transcribe(self, pcm: bytes, language: str) -> str:
         return await asyncio.to_thread(self.transcribe_sync, pcm, language)
+
+    def transcribe_tail_sync(
+        self, pcm: bytes, language: str, *, prompt: str = "", timestamps: bool = False
+    ) -> TailTranscript:
+        """The tail of an utterance, told what was said before it (``prompt``): Whisper continues the text.
+
+        With ``timestamps`` the decoder also marks where each segment ends, so a caller can commit the segments that
+        consecutive passes agree on and cut their audio (the next pass then decodes only what follows).
+        """
+        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        audio = audio[-_MAX_SECONDS * _SAMPLE_RATE :]
+        whisper_language = _WHISPER_LANGUAGE.get(language, "en")
+        with self._lock:
+            transcript = self._decode_tail(audio, whisper_language, prompt, timestamps)
+        if not language.startswith("zh"):
+            return transcript
+        return TailTranscript(
+            to_simplified(transcript.text),
+            tuple(TimedSegment(to_simplified(s.text), s.end_seconds) for s in transcript.segments),
+        )
+
+    async def transcribe_tail(
+        self, pcm: bytes, language: str, *, prompt: str = "", timestamps: bool = False
+    ) -> TailTranscript:
+        return await asyncio.to_thread(self.transcribe_tail_sync, pcm, language, prompt=prompt, timestamps=timestamps)
+
+    def _decode_tail(
+        self, audio: npt.NDArray[np.float32], language: str, prompt: str, timestamps: bool
+    ) -> TailTranscript:
+        import ctranslate2
+
+        seconds = audio.size / _SAMPLE_RATE
+        window = fitted_window_seconds(seconds)
+        padded = np.zeros(window * _SAMPLE_RATE, dtype=np.float32)
+        padded[: audio.size] = audio[: padded.size]
+        features = self._model.feature_extractor(padded)[:, : window * 100]
+        tokenizer, _ = self._prompts[language]
+        previous = tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:] if prompt.strip() else []
+        decoder_prompt = [tokenizer.sot_prev, *previous] if previous else []
+        decoder_prompt += [*tokenizer.sot_sequence] + ([] if timestamps else [tokenizer.no_timestamps])
+        result = self._model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[np.newaxis])),
+            [decoder_prompt],
+            beam_size=1,
+            max_length=len(decoder_prompt) + max_tokens_for(seconds) * (2 if timestamps else 1),
+            suppress_blank=True,
+            suppress_tokens=[-1],
+            no_repeat_ngram_size=NO_REPEAT_NGRAM,
+        )
+        tokens = [token for token in result[0].sequences_ids[0] if token != tokenizer.eot]
+        if not timestamps:
+            text_tokens = cut_repeated_opening([token for token in tokens if token < tokenizer.eot])
+            return TailTranscript(str(tokenizer.decode(text_tokens)).strip())
+        closed, rest = split_timed_tokens(tokens, tokenizer.timestamp_begin)
+        segments = tuple(TimedSegment(str(tokenizer.decode(text)).strip(), min(end, seconds)) for end, text in closed)
+        joiner = "" if language == "zh" else " "
+        text = joiner.join([*(segment.text for segment in segments), str(tokenizer.decode(rest)).strip()])
+        return TailTranscript(text.strip(), segments)
 
     def _transcribe_full(self, audio: npt.NDArray[np.float32], language: str) -> str:
         segments, _ = self._model.transcribe(

@@ -18,7 +18,7 @@ import uvicorn
 
 from answer_ninja.platform.server import build_app
 from answer_ninja.platform.settings import Settings, load_settings
-from tests.harness.credentials import SECRETS, service_headers
+from tests.harness.credentials import SECRETS, operator_headers, service_headers
 from tests.harness.servers import free_port, wait_for_port
 
 MY_SERVICES = ("phone-gateway", "user-management", "profile-analytics")
@@ -42,17 +42,41 @@ class LiveServices:
             headers.update(service_headers(as_service, service))
         return httpx.Client(base_url=self.urls[service], headers=headers, timeout=10.0)
 
-    def register(self, email: str, hosted: str, *, real_number: str | None = "+8613900000001") -> tuple[str, str]:
-        """Register a user hosting ``hosted``; returns (user id, access token)."""
+    def register(
+        self, email: str, hosted: str, *, real_number: str | None = "+8613900000001", verify: bool = True
+    ) -> tuple[str, str]:
+        """Register a user hosting ``hosted``; returns (user id, access token). With ``verify`` (the default) the
+        operator vouches for the numbers, as `answer-ninja users verify-number` does, so calls route at once."""
         with self.client("user-management") as users:
             body: dict[str, Any] = {"email": email, "password": "correct horse battery", "hosted_numbers": [hosted]}
             if real_number:
                 body["real_number"] = real_number
             created = users.post("/api/v1/auth/register", json=body)
-            assert created.status_code == 201, created.text
+            assert created.status_code == 202, created.text
             login = users.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
             assert login.status_code == 200, login.text
-            return created.json()["id"], login.json()["access_token"]
+            token = login.json()["access_token"]
+            if verify:
+                self.vouch(email, hosted)
+                if real_number:
+                    self.vouch(email, real_number, purpose="forward")
+            me = users.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            return me.json()["id"], token
+
+    def vouch(self, email: str, number: str, *, purpose: str = "hosted") -> None:
+        """The operator marks a user's pending number proven."""
+        with self.client("user-management") as users:
+            vouched = users.post(
+                "/api/v1/operator/numbers/verified",
+                json={"email": email, "number": number, "purpose": purpose},
+                headers=operator_headers(),
+            )
+            assert vouched.status_code == 200, vouched.text
+
+    def sent_code(self, number: str) -> str | None:
+        """The last code the loopback carrier 'sent' to ``number`` (the services run in this process)."""
+        sender = self.apps["user-management"].state.ctx.extras.get("code_sender")
+        return sender.last_code(number) if sender is not None else None
 
 
 @contextmanager
@@ -101,8 +125,9 @@ def live_services(
 def live(postgres_url: str, redis_url: str) -> Iterator[LiveServices]:
     """The three services on a fresh PostgreSQL database and the session's Redis (routing keys flushed)."""
     client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter("routing:*"):
-        client.delete(key)
+    for pattern in ("routing:*", "throttle:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     client.close()
     with live_services(postgres_url, redis_url) as services:
         yield services

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
 from answer_ninja.services.realtime_processor.replies import CallContext, KeywordReplyStandIn
 from answer_ninja.services.realtime_processor.session import CallSession, SessionConfig
+from answer_ninja.speech.base import TailTranscript
 from answer_ninja.speech.standins import FixedDelayTextToSpeech, ToneSpeechToText, tone
 from answer_ninja.speech.vad import EnergyVad
 from answer_ninja.telephony.codec import PCM_FRAME_BYTES, frames
@@ -107,3 +110,45 @@ def make_session(
         clock=clock,
     )
     return session, Caller(session, clock, output), replies, output
+
+
+class ClauseSpeechToText:
+    """A streaming recogniser stand-in: each voiced run of the audio is a clause tone (see :func:`tone`), heard as the
+    clause registered for its pitch, the way Whisper would write it (punctuation included). Records what it read."""
+
+    name = "clause-stt"
+    supports_tail = True
+
+    def __init__(self, clauses: list[str], *, joiner: str = "") -> None:
+        self._tones = ToneSpeechToText(clauses)
+        self.joiner = joiner
+        self.reads: list[int] = []  # bytes of audio each pass read
+        self.prompts: list[str] = []
+
+    def hear(self, pcm: bytes) -> str:
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        frame = PCM_FRAME_BYTES // 2
+        starts = range(0, samples.size - frame + 1, frame)
+        loud = [float(np.sqrt(np.mean(samples[i : i + frame] ** 2))) >= 500 for i in starts]
+        runs: list[tuple[int, int]] = []
+        start = None
+        for index, voiced in enumerate([*loud, False]):
+            if voiced and start is None:
+                start = index
+            elif not voiced and start is not None:
+                if index - start >= 5:  # 100 ms or more: a clause, not a click
+                    runs.append((start, index))
+                start = None
+        heard = [self._tones.hear(samples[a * frame : b * frame].astype("<i2").tobytes()) for a, b in runs]
+        return self.joiner.join(text for text in heard if text)
+
+    async def transcribe(self, pcm: bytes, language: str) -> str:
+        self.reads.append(len(pcm))
+        return self.hear(pcm)
+
+    async def transcribe_tail(
+        self, pcm: bytes, language: str, *, prompt: str = "", timestamps: bool = False
+    ) -> TailTranscript:
+        self.reads.append(len(pcm))
+        self.prompts.append(prompt)
+        return TailTranscript(self.hear(pcm))

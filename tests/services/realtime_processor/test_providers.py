@@ -51,3 +51,30 @@ async def test_azure_with_key_comes_first_then_local(not_a_directory: Path) -> N
     )
     providers = build_providers(settings, HealthState())
     assert providers.tts.name == "azure-tts+local(piper,espeak-ng)"
+
+
+@pytest.mark.slow
+async def test_prepared_mandarin_lines_use_the_natural_voice_and_health_can_say_so(not_a_directory: Path) -> None:
+    providers = build_providers(load_settings(speech_model_dir=not_a_directory), HealthState())
+    assert providers.prepared_tts is not None
+    assert providers.prepared_tts.name == "local(piper,kokoro-82m(jf_gongitsune),espeak-ng)"
+    assert providers.tts.name == "local(piper,espeak-ng)"  # live replies stay on the fast voices
+    assert providers.voices == {
+        "zh-CN": "kokoro-82m(jf_gongitsune) (prepared lines), espeak-ng (live)",
+        "en-US": "piper",
+    }
+    plain = build_providers(load_settings(speech_model_dir=not_a_directory, tts_natural_voice=False), HealthState())
+    assert plain.voices == {"zh-CN": "espeak-ng", "en-US": "piper"}
+
+
+@pytest.mark.slow
+async def test_azure_voice_is_named_for_both_languages(not_a_directory: Path) -> None:
+    settings = load_settings(
+        tts_provider="azure",
+        azure_speech_key="not-a-real-key",
+        azure_speech_region="westeurope",
+        speech_model_dir=not_a_directory,
+    )
+    providers = build_providers(settings, HealthState())
+    assert providers.voices["zh-CN"] == "azure-tts"
+    assert providers.voices["en-US"] == "azure-tts"

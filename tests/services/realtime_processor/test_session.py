@@ -10,9 +10,9 @@ from answer_ninja.services.realtime_processor.replies import KeywordReplyStandIn
 from answer_ninja.services.realtime_processor.session import FINAL_PASS_WAIT_SECONDS, CallSession, SessionConfig, Turn
 from tests.services.realtime_processor.fakes import Caller, make_session
 
-PITCH = "Hello, I am calling about a special loan offer for you today"
-AGAIN = "But the interest rate is really low, are you sure"
-LAST = "Fine, I will call you back another time"
+PITCH = "Hello, I am calling about a special loan offer for you today."
+AGAIN = "But the interest rate is really low, are you sure?"
+LAST = "Fine, I will call you back another time."
 
 
 async def test_conversation_replies_after_each_turn_and_hangs_up_when_engine_says_so() -> None:
@@ -44,8 +44,9 @@ async def test_reply_prepared_while_speaking_goes_out_at_end_of_turn() -> None:
     await caller.silence(0.5)
     turn = session.turns[1]
     timings = turn.timings_ms
-    # Virtual clock: the only time that passes is audio time, so voice-to-voice is exactly the end-of-turn silence.
-    assert timings["endpointing"] == pytest.approx(300, abs=21)
+    # Virtual clock: the only time that passes is audio time, so voice-to-voice is exactly the end-of-turn silence,
+    # here the policy's shortest: the pass at the pause heard a finished sentence.
+    assert timings["endpointing"] == pytest.approx(session.policy.complete_ms, abs=21)
     assert timings["voice_to_voice"] == pytest.approx(timings["endpointing"], abs=1)
     assert timings["stt"] == pytest.approx(0, abs=1)
     assert set(timings) >= {"endpointing", "stt", "reply", "tts_first_byte", "send", "voice_to_voice"}
@@ -172,7 +173,7 @@ async def test_end_of_turn_waits_briefly_for_the_pass_that_heard_everything() ->
     await session.start()
     caller.play_out()
     await caller.say("loan pitch", 1.2)
-    await caller.silence(0.5)
+    await caller.silence(0.8)  # no transcript of the whole utterance in audio time: the policy's no-text silence
     turn = await _answered(session)
     assert turn.caller_text == _HearsMoreWithMoreAudio.WHOLE
     assert turn.speculative is False
@@ -184,7 +185,7 @@ async def test_a_late_final_pass_leaves_the_answer_to_the_partial_and_completes_
     await session.start()
     caller.play_out()
     await caller.say("loan pitch", 1.2)
-    await caller.silence(0.5)
+    await caller.silence(0.8)  # no transcript of the whole utterance in audio time: the policy's no-text silence
     turn = await _answered(session)
     assert turn.speculative is True
     assert [text for _, text, dry in replies.requests if not dry] == [_HearsMoreWithMoreAudio.PARTIAL]

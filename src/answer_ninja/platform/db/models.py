@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -68,6 +69,12 @@ class User(Base):
     known_spam_action: Mapped[str] = mapped_column(String(16), default="reject")  # reject | ai
     # Where call summaries go: [{"kind": "email|ntfy|webhook|wecom|dingtalk|telegram", "target", "enabled"}].
     notification_channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # A forwarding number the user asked for but has not proven yet (a code was sent to it); real_number is the
+    # proven one, the only one calls are ever forwarded to.
+    pending_real_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Bumped on every change phone-gateway routes on (preferences, numbers, whitelist): its cached answers carry
+    # the version they were made at, so a changed user is refetched without refetching the whole whitelist.
+    routing_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -77,16 +84,56 @@ class User(Base):
 
 
 class HostedNumber(Base):
-    """A number the user gave us: calls to it reach phone-gateway."""
+    """A number the user gave us: calls to it reach phone-gateway, once the user proved it is theirs.
+
+    Unproven claims (``verified_at`` null) are never routed; several users may claim a number while it is
+    unproven (so nobody can squat on someone else's number), but only one may hold it proven.
+    """
 
     __tablename__ = "hosted_numbers"
+    __table_args__ = (
+        Index(
+            "uq_hosted_numbers_verified_number",
+            "number",
+            unique=True,
+            postgresql_where=text("verified_at IS NOT NULL"),
+            sqlite_where=text("verified_at IS NOT NULL"),
+        ),
+        UniqueConstraint("user_id", "number", name="uq_hosted_numbers_user_number"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
     user: Mapped[User] = relationship(back_populates="hosted_numbers")
+
+
+class NumberVerification(Base):
+    """A code sent to a number to prove the user holds it: stored hashed, single-use, expiring, attempts counted.
+
+    ``purpose`` is "hosted" (a number calls arrive on) or "forward" (the real number calls are put through to).
+    """
+
+    __tablename__ = "number_verifications"
+    __table_args__ = (UniqueConstraint("user_id", "purpose", "number", name="uq_number_verifications_claim"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # hosted | forward
+    number: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(8), default="sms")  # sms | call
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RevokedToken(Base):
@@ -182,6 +229,8 @@ class SpamProfile(Base):
     spam_reports: Mapped[int] = mapped_column(Integer, default=0)
     not_spam_reports: Mapped[int] = mapped_column(Integer, default=0)
     category_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # How the risk was reached, for people: the rule, the calls, which reports counted, with their weights.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -199,4 +248,7 @@ class CallerFeedback(Base):
     verdict: Mapped[str] = mapped_column(String(16))  # spam | not_spam
     category: Mapped[str | None] = mapped_column(String(24), nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # The reporter's standing for this report (0..1, see profile_analytics/learning.py): 0 when they never
+    # received a call from the number, so it counts only for themselves.
+    weight: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -114,7 +114,7 @@ async def _route(ctx: ServiceContext, caller: str, dialled: str, hashed: str | N
     if dialled == settings.synthetic_probe_number:  # never touch users' data for the probe
         lookup = Lookup(sources={"user": "none"})
     else:
-        lookup = await directory_of(ctx).lookup(dialled=dialled, caller_hash=hashed)
+        lookup = await directory_of(ctx).lookup(dialled=dialled, caller=caller, caller_hash=hashed)
         if not lookup.user_known:
             return fallback(Reason.DIRECTORY_UNAVAILABLE), lookup
     decision = decide(
@@ -126,6 +126,7 @@ async def _route(ctx: ServiceContext, caller: str, dialled: str, hashed: str | N
             user=lookup.user,
             whitelist=lookup.whitelist,
             profile=lookup.profile,
+            own_verdict=lookup.own_verdict,
         )
     )
     return decision, lookup

@@ -62,7 +62,7 @@ async def learn_from_finished_call(ctx: ServiceContext, *, call_id: str) -> tupl
                 profile.spam_calls += 1
                 service.count_category(profile, summary["intent"])
             profile.last_seen = now
-            service.reassess(profile)
+            await service.reassess(session, profile)
         await session.commit()
     if profile is not None:
         await service.write_through(ctx.require_cache(), profile)
@@ -91,11 +91,14 @@ async def learn_from_feedback(
     comment: str,
     call_id: str | None,
 ) -> SpamProfile:
-    """Record the user's verdict (replacing their earlier one on this caller) and re-assess the profile."""
+    """Record the user's verdict (replacing their earlier one on this caller), weighted by their standing, and
+    re-assess the profile. The verdict applies to the user's own calls at once (written through for routing);
+    for everyone else it counts only under the community rules (``learning``)."""
     now = datetime.now(UTC)
     hashed = hash_of(ctx, number)
     async with ctx.require_database().session() as session:
         profile = await service.profile_for_update(session, caller_hash=hashed, now=now)
+        weight = await service.report_standing(session, user_id=user_id, caller_hash=hashed, now=now)
         await service.replace_feedback(
             session,
             feedback=CallerFeedback(
@@ -105,18 +108,20 @@ async def learn_from_feedback(
                 verdict=verdict,
                 category=category,
                 comment=comment,
+                weight=weight,
             ),
         )
-        await service.recount_reports(session, profile=profile)
-        if verdict == "spam":
+        if verdict == "spam" and weight > 0:
             service.count_category(profile, category)
         profile.last_seen = now
-        service.reassess(profile)
+        await service.reassess(session, profile)
         await session.commit()
-    await service.write_through(ctx.require_cache(), profile)
+    cache = ctx.require_cache()
+    await service.write_verdict(cache, user_id=user_id, caller_hash=hashed, verdict=verdict)
+    await service.write_through(cache, profile)
     if verdict == "not_spam":
         await propose_whitelist(ctx, user_id=user_id, number=number)
-    log.info("feedback_learned", verdict=verdict, risk_score=profile.risk_score)
+    log.info("feedback_learned", verdict=verdict, weight=weight, risk_score=profile.risk_score)
     return profile
 
 

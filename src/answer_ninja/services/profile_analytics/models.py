@@ -22,6 +22,10 @@ class ProfileOut(BaseModel):
     not_spam_reports: int
     first_seen: UtcDatetime
     last_seen: UtcDatetime
+    # How the risk was reached: the rule, the calls, which reports counted for everyone, with their weights.
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    # The asking user's own latest verdict on this caller (internal lookups for routing; null otherwise).
+    own_verdict: Literal["spam", "not_spam"] | None = None
 
 
 class FeedbackIn(RequestModel):

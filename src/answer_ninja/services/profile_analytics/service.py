@@ -11,10 +11,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.cache import Cache
 from answer_ninja.platform.db.models import CallerFeedback, CallRecord, SpamProfile
-from answer_ninja.services.phone_gateway.cache_keys import PROFILES_COMPLETE_KEY, routing_profile_key
+from answer_ninja.services.phone_gateway.cache_keys import (
+    PROFILES_COMPLETE_KEY,
+    routing_profile_key,
+    routing_verdict_key,
+)
 from answer_ninja.services.phone_gateway.invalidation import announce
-from answer_ninja.services.profile_analytics.learning import Evidence, assess, is_spam_intent
+from answer_ninja.services.profile_analytics.learning import (
+    Evidence,
+    Reports,
+    agrees,
+    assess,
+    explain,
+    is_spam_intent,
+    standing,
+)
 from answer_ninja.services.profile_analytics.models import Period, ProfileOut, StatsOut
+from answer_ninja.services.user_management.schemas import as_utc
 
 PERIODS: dict[str, timedelta] = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 # A blocked spam call still costs its user the time to look at the phone and decline it.
@@ -49,10 +62,62 @@ async def profile_for_update(session: AsyncSession, *, caller_hash: str, now: da
     return profile
 
 
-def reassess(profile: SpamProfile) -> None:
-    evidence = Evidence(profile.total_calls, profile.spam_calls, profile.spam_reports, profile.not_spam_reports)
+# Past reports looked at for a reporter's track record (the most recent ones).
+TRACK_RECORD_REPORTS = 200
+
+
+async def reassess(session: AsyncSession, profile: SpamProfile) -> None:
+    """Recount the caller's reports (all, and those that count for others) and apply the learning rule."""
+    rows = await session.execute(
+        select(
+            CallerFeedback.verdict,
+            func.count(),
+            func.count().filter(CallerFeedback.weight > 0),
+            func.coalesce(func.sum(CallerFeedback.weight), 0.0),
+        )
+        .where(CallerFeedback.caller_hash == profile.caller_hash)
+        .group_by(CallerFeedback.verdict)
+    )
+    reports = {verdict: Reports(int(n), int(weighted), float(weight)) for verdict, n, weighted, weight in rows.all()}
+    evidence = Evidence(
+        profile.total_calls,
+        profile.spam_calls,
+        reports.get("spam", Reports()),
+        reports.get("not_spam", Reports()),
+    )
     result = assess(evidence, profile.category_counts or {})
+    profile.spam_reports = evidence.spam_reports.received
+    profile.not_spam_reports = evidence.not_spam_reports.received
     profile.risk_score, profile.confidence, profile.category = result.risk_score, result.confidence, result.category
+    profile.evidence = explain(evidence, result)
+
+
+async def report_standing(session: AsyncSession, *, user_id: str, caller_hash: str, now: datetime) -> float:
+    """The weight of ``user_id``'s report on ``caller_hash`` for other users (``learning.standing``): from the call
+    records (did the number call them; since when do they receive calls) and their past reports' agreement."""
+    received = await session.scalar(
+        select(func.count())
+        .select_from(CallRecord)
+        .where(CallRecord.user_id == user_id, CallRecord.caller_hash == caller_hash)
+    )
+    if not received:
+        return 0.0
+    first_call = await session.scalar(select(func.min(CallRecord.started_at)).where(CallRecord.user_id == user_id))
+    days = (now - as_utc(first_call)).total_seconds() / 86400 if first_call is not None else 0.0
+    past = await session.execute(
+        select(CallerFeedback.verdict, SpamProfile.risk_score)
+        .join(SpamProfile, SpamProfile.caller_hash == CallerFeedback.caller_hash)
+        .where(CallerFeedback.user_id == user_id, CallerFeedback.caller_hash != caller_hash)
+        .order_by(CallerFeedback.created_at.desc())
+        .limit(TRACK_RECORD_REPORTS)
+    )
+    views = [agrees(verdict, float(risk)) for verdict, risk in past.all()]
+    return standing(
+        received_call=True,
+        days_receiving_calls=days,
+        agreed=sum(1 for view in views if view is True),
+        disagreed=sum(1 for view in views if view is False),
+    )
 
 
 def count_category(profile: SpamProfile, category: str | None) -> None:
@@ -73,17 +138,6 @@ async def replace_feedback(session: AsyncSession, *, feedback: CallerFeedback) -
     await session.flush()
 
 
-async def recount_reports(session: AsyncSession, *, profile: SpamProfile) -> None:
-    rows = await session.execute(
-        select(CallerFeedback.verdict, func.count())
-        .where(CallerFeedback.caller_hash == profile.caller_hash)
-        .group_by(CallerFeedback.verdict)
-    )
-    counts = {verdict: int(count) for verdict, count in rows.all()}
-    profile.spam_reports = counts.get("spam", 0)
-    profile.not_spam_reports = counts.get("not_spam", 0)
-
-
 def routing_document(profile: SpamProfile) -> dict[str, Any]:
     return {"risk_score": profile.risk_score, "confidence": profile.confidence, "category": profile.category}
 
@@ -93,6 +147,21 @@ async def write_through(cache: Cache, profile: SpamProfile) -> None:
     key = routing_profile_key(profile.caller_hash)
     await cache.set_json(key, routing_document(profile))
     await announce(cache, key)
+
+
+async def write_verdict(cache: Cache, *, user_id: str, caller_hash: str, verdict: str | None) -> None:
+    """Put a user's own verdict where phone-gateway looks first: it applies to their calls at once."""
+    key = routing_verdict_key(user_id, caller_hash)
+    await cache.set_json(key, {"verdict": verdict})
+    await announce(cache, key)
+
+
+async def own_verdict(session: AsyncSession, *, user_id: str, caller_hash: str) -> str | None:
+    return await session.scalar(
+        select(CallerFeedback.verdict).where(
+            CallerFeedback.user_id == user_id, CallerFeedback.caller_hash == caller_hash
+        )
+    )
 
 
 async def copy_profiles_to_cache(session: AsyncSession, cache: Cache) -> int:
@@ -113,6 +182,23 @@ async def copy_profiles_to_cache(session: AsyncSession, cache: Cache) -> int:
         if len(page) < PROFILE_SYNC_PAGE:
             break
         last = page[-1].caller_hash
+    last = ""
+    while True:
+        verdicts = (
+            await session.scalars(
+                select(CallerFeedback)
+                .where(CallerFeedback.id > last)
+                .order_by(CallerFeedback.id)
+                .limit(PROFILE_SYNC_PAGE)
+            )
+        ).all()
+        for feedback in verdicts:
+            await cache.set_json(
+                routing_verdict_key(feedback.user_id, feedback.caller_hash), {"verdict": feedback.verdict}
+            )
+        if len(verdicts) < PROFILE_SYNC_PAGE:
+            break
+        last = verdicts[-1].id
     await cache.set_json(PROFILES_COMPLETE_KEY, {"at": datetime.now(UTC).isoformat(), "profiles": copied})
     return copied
 
@@ -129,7 +215,11 @@ async def stats(session: AsyncSession, *, user_id: str, period: Period, now: dat
     ).all()
     records = [record for record in records if not (record.details or {}).get("synthetic")]
     ai = [record for record in records if record.decision == "ai"]
-    rejected = [record for record in records if record.decision == "reject" and record.decision_reason == "known_spam"]
+    rejected = [
+        record
+        for record in records
+        if record.decision == "reject" and record.decision_reason in ("known_spam", "own_report")
+    ]
     # Spam the AI talked to is blocked too: it never reached the user.
     blocked = rejected + [record for record in ai if is_spam_intent(record.intent)]
     transferred = [record for record in records if record.decision in ("transfer", "ring")]

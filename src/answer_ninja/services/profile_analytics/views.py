@@ -18,7 +18,7 @@ from answer_ninja.services.profile_analytics.models import (
     SummaryOut,
 )
 from answer_ninja.services.user_management.errors import field_error
-from answer_ninja.services.user_management.schemas import HASH_PATTERN, id_path
+from answer_ninja.services.user_management.schemas import HASH_PATTERN, ID_PATTERN, id_path
 from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, to_e164
 
 router = APIRouter()
@@ -113,9 +113,19 @@ async def stats(period: Period = Query(default="week"), user_id: str = UserId, c
     tags=["internal"],
     dependencies=[Depends(service_caller("phone-gateway"))],
 )
-async def profile_by_hash(caller_hash: str = Path(pattern=HASH_PATTERN), ctx: ServiceContext = Ctx) -> ProfileOut:
-    """For phone-gateway, which hashes numbers with the same secret: 404 when the caller is unknown."""
-    return await _profile(ctx, caller_hash)
+async def profile_by_hash(
+    caller_hash: str = Path(pattern=HASH_PATTERN),
+    user_id: str | None = Query(default=None, pattern=ID_PATTERN),
+    ctx: ServiceContext = Ctx,
+) -> ProfileOut:
+    """For phone-gateway, which hashes numbers with the same secret: 404 when the caller is unknown. With
+    ``user_id``, also that user's own verdict on the caller (it decides their calls at once)."""
+    profile = await _profile(ctx, caller_hash)
+    if user_id is not None:
+        async with ctx.require_database().session() as session:
+            verdict = await service.own_verdict(session, user_id=user_id, caller_hash=caller_hash)
+        profile.own_verdict = verdict if verdict in ("spam", "not_spam") else None  # type: ignore[assignment]
+    return profile
 
 
 async def _profile(ctx: ServiceContext, caller_hash: str) -> ProfileOut:

@@ -46,6 +46,7 @@ def make_configure(
             )
             client = replies or HttpReplyClient(ctx.require_http(), ctx.settings.conversation_engine_url)
             runtime = VoiceRuntime(ctx.settings, loaded, client, database=ctx.database, http=ctx.http)
+            ctx.health.details["voice"] = loaded.voices or {"all": loaded.tts.name}
             ctx.extras["voice"] = runtime
             ctx.extras["presynthesis"] = asyncio.create_task(runtime.presynthesize(), name="presynthesis")
 
@@ -87,6 +88,7 @@ def make_configure(
                 "presynthesis_done": runtime.presynthesis_done,
                 "stt": runtime.providers.stt.name,
                 "tts": runtime.providers.tts.name,
+                "voices": runtime.providers.voices,
             }
 
         @app.get("/api/v1/voice/calls/{call_id}", tags=["voice"], summary="A finished call's transcript and timings")

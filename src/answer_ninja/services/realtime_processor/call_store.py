@@ -49,7 +49,7 @@ class FinishedCall:
 
     def turn_timings(self) -> list[dict[str, Any]]:
         return [
-            {"turn": turn.index, "kind": turn.kind, "speculative": turn.speculative,
+            {"turn": turn.index, "kind": turn.kind, "speculative": turn.speculative, "intent": turn.intent,
              **{key: round(value, 2) for key, value in turn.timings_ms.items()}}
             for turn in self.turns
         ]  # fmt: skip

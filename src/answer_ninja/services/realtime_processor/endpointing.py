@@ -53,6 +53,11 @@ class TurnDetector:
             return Event.SPEECH_PAUSED
         return None
 
+    def end_turn(self) -> Event:
+        """End the turn now (the end-of-turn policy heard enough from the transcript)."""
+        self.in_speech = False
+        return Event.TURN_ENDED
+
     def reset(self) -> None:
         self.in_speech = False
         self.voiced_ms = 0

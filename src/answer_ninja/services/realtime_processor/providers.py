@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from answer_ninja.platform.health import HealthState
 from answer_ninja.platform.logging import get_logger
@@ -25,8 +25,11 @@ log = get_logger(__name__)
 class SpeechProviders:
     vad_factory: type[WebRtcVad] | type[EnergyVad] | None
     stt: SpeechToText
-    tts: TextToSpeech
+    tts: TextToSpeech  # live: speaks a reply no cache has, as fast as it can
     vad_aggressiveness: int = 2
+    # The best voice, for audio prepared ahead (template lines, replies prepared while the caller speaks).
+    prepared_tts: TextToSpeech | None = None
+    voices: dict[str, str] = field(default_factory=dict)  # language -> the voice it is spoken with (/health)
 
     def new_vad(self) -> VoiceActivityDetector:
         """webrtcvad keeps per-stream state: one detector per call."""
@@ -102,22 +105,64 @@ def build_providers(settings: Settings, health: HealthState) -> SpeechProviders:
     if not stt_chain:
         stt_chain.append(NoSpeechToText())
 
-    from answer_ninja.speech.local_tts import EspeakTextToSpeech, LanguageRoutedTextToSpeech, PiperTextToSpeech
+    from answer_ninja.speech.local_tts import (
+        EspeakTextToSpeech,
+        LanguageRoutedTextToSpeech,
+        LocalVoice,
+        PiperTextToSpeech,
+    )
 
-    engines: list[PiperTextToSpeech | EspeakTextToSpeech] = []
+    engines: list[LocalVoice] = []
     for engine_type in (PiperTextToSpeech, EspeakTextToSpeech):
         try:
             engines.append(engine_type())
         except (SpeechProviderError, RuntimeError, OSError) as error:
             failed(engine_type.name, error)
+    natural: list[LocalVoice] = []
+    if settings.tts_natural_voice:
+        try:
+            from answer_ninja.speech.kokoro_tts import KokoroTextToSpeech
+
+            natural.append(KokoroTextToSpeech())
+        except (SpeechProviderError, RuntimeError, OSError) as error:
+            failed("kokoro", error)
+    prepared_chain = list(tts_chain)
     if engines:
         tts_chain.append(LanguageRoutedTextToSpeech(engines))
+    if engines or natural:
+        prepared_chain.append(LanguageRoutedTextToSpeech([*engines[:1], *natural, *engines[1:]]))
     if not tts_chain:
         tts_chain.append(SilentTextToSpeech())
-    log.info("speech_providers", stt=[p.name for p in stt_chain], tts=[p.name for p in tts_chain], vad=vad_factory.name)
+        prepared_chain.append(SilentTextToSpeech())
+    voices = describe_voices(tts_chain, prepared_chain)
+    log.info("speech_providers", stt=[p.name for p in stt_chain], tts=[p.name for p in tts_chain], voices=voices,
+             vad=vad_factory.name)  # fmt: skip
     return SpeechProviders(
         vad_factory=vad_factory,
         stt=FallbackSpeechToText(stt_chain, failed),
         tts=FallbackTextToSpeech(tts_chain, failed),
         vad_aggressiveness=settings.vad_aggressiveness,
+        prepared_tts=FallbackTextToSpeech(prepared_chain, failed),
+        voices=voices,
     )
+
+
+def _voice_for(chain: list[TextToSpeech], language: str) -> str:
+    """The first voice in a chain that speaks ``language`` (Azure speaks both)."""
+    for provider in chain:
+        engines = getattr(provider, "engines", None)
+        if engines is None:
+            return provider.name
+        for engine in engines:
+            if language in engine.languages:
+                return str(engine.name)
+    return "none"
+
+
+def describe_voices(live: list[TextToSpeech], prepared: list[TextToSpeech]) -> dict[str, str]:
+    """Per language, the voice of prepared lines and (if different) of live replies: what /health shows."""
+    described = {}
+    for language in ("zh-CN", "en-US"):
+        best, fast = _voice_for(prepared, language), _voice_for(live, language)
+        described[language] = best if best == fast else f"{best} (prepared lines), {fast} (live)"
+    return described

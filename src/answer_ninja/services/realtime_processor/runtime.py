@@ -19,6 +19,7 @@ from answer_ninja.services.realtime_processor.events import CallEvents, LiveEven
 from answer_ninja.services.realtime_processor.providers import SpeechProviders
 from answer_ninja.services.realtime_processor.replies import CallContext, ReplyClient
 from answer_ninja.services.realtime_processor.session import AudioOutput, CallSession, SessionConfig
+from answer_ninja.services.realtime_processor.turn_taking import TurnPolicy
 from answer_ninja.speech.base import SUPPORTED_LANGUAGES
 
 log = get_logger(__name__)
@@ -61,13 +62,16 @@ class VoiceRuntime:
     presynthesis_done: bool = False
 
     def __post_init__(self) -> None:
-        self.prepared = PreparedAudio(self.providers.tts, directory=self.settings.data_dir / "voice-cache")
+        best = self.providers.prepared_tts or self.providers.tts
+        self.prepared = PreparedAudio(best, directory=self.settings.data_dir / "voice-cache")
 
     def session_config(self, request: CallRequest) -> SessionConfig:
         settings = self.settings
         max_seconds = request.max_call_seconds or 180.0
+        fixed = settings.turn_policy == "fixed"
         return SessionConfig(
-            end_of_turn_silence_ms=settings.end_of_turn_silence_ms,
+            turn_policy=TurnPolicy(fixed_ms=settings.end_of_turn_silence_ms) if fixed else TurnPolicy(),
+            streaming=settings.stt_streaming,
             barge_in_min_speech_ms=settings.barge_in_min_speech_ms,
             silence_prompt_ms=int(settings.silence_prompt_seconds * 1000),
             silence_goodbye_ms=int(settings.silence_goodbye_seconds * 1000),

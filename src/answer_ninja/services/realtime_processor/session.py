@@ -7,6 +7,11 @@ prepared for the latest transcript goes out at once, and the real (state-changin
 runs beside it. A final pass over the whole utterance, started at the first pause, replaces the partial when it
 is done in time, and always provides the transcript the call record keeps.
 
+Streaming (when the recogniser can continue a transcript, as the local Whisper can): passes read only the
+utterance's undecided tail, the settled head being committed at pauses and by agreement of consecutive passes
+(``streaming.py``), so the pass at the end of a 15 s pitch costs what it costs after a 3 s one. The turn ends when
+the transcript of everything said so far sounds finished (``turn_taking.py``), not after a fixed silence.
+
 Time has two clocks: audio time (20 ms per inbound frame: endpointing, silence and call-length rules, so they
 are deterministic under test) and the wall clock (stage timings, voice-to-voice latency).
 """
@@ -27,7 +32,15 @@ from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
 from answer_ninja.services.realtime_processor.endpointing import FRAME_MS, Event, TurnDetector
 from answer_ninja.services.realtime_processor.events import NO_EVENTS, CallEventSink
 from answer_ninja.services.realtime_processor.replies import CallContext, Reply, ReplyClient
-from answer_ninja.speech.base import SpeechToText, TextToSpeech, VoiceActivityDetector
+from answer_ninja.services.realtime_processor.streaming import StreamingTranscript
+from answer_ninja.services.realtime_processor.turn_taking import TurnPolicy
+from answer_ninja.speech.base import (
+    SpeechToText,
+    TailSpeechToText,
+    TailTranscript,
+    TextToSpeech,
+    VoiceActivityDetector,
+)
 from answer_ninja.telephony.codec import PCM_FRAME_BYTES, duration_ms
 
 log = get_logger(__name__)
@@ -38,8 +51,6 @@ PREROLL_FRAMES = 10
 PARTIAL_EVERY_MS = 300
 # Shortest audio worth a partial pass (Whisper hallucinates on fragments).
 MIN_PARTIAL_MS = 400
-# A final pass may miss this much of the utterance's end (the silence that ended the turn): still "complete".
-FINAL_SLACK_BYTES = 16 * PCM_FRAME_BYTES
 # Carriers echo marks as audio plays; if one never does, the audio is taken as played this long after its end.
 MARK_GRACE_MS = 2000
 _BYTES_PER_MS = 32  # PCM16 at 16 kHz
@@ -50,6 +61,12 @@ FIRST_SEND_BYTES = 100 * _BYTES_PER_MS
 FINAL_PASS_WAIT_SECONDS = 0.25
 # Share of the utterance a partial transcript must have heard to answer when the final pass is late.
 SPECULATIVE_MIN_COVERAGE = 0.5
+# A pass that started after this much silence heard a whole clause: when the caller goes on, it is committed.
+COMMIT_PAUSE_MS = 100
+# A tail shorter than this is not sent to Whisper (on a sliver of audio it invents words: "谢谢观看").
+MIN_TAIL_MS = 120
+# The end-of-turn rule of the loop before streaming: a fixed silence (kept for comparison: TURN_POLICY=fixed).
+FIXED_TURN_POLICY = TurnPolicy(fixed_ms=300)
 
 
 class AudioOutput(Protocol):
@@ -68,12 +85,16 @@ class AudioOutput(Protocol):
 
 @dataclass
 class SessionConfig:
-    end_of_turn_silence_ms: int = 300
     barge_in_min_speech_ms: int = 400
     silence_prompt_ms: int = 8000
     silence_goodbye_ms: int = 8000
     max_call_ms: int = 180_000
     greet: bool = True
+    # How much silence ends a turn, from the transcript so far (TurnPolicy(fixed_ms=300) = the old fixed rule).
+    turn_policy: TurnPolicy = field(default_factory=TurnPolicy)
+    # Passes read only the uncommitted tail of the utterance (needs a recogniser that supports it).
+    streaming: bool = True
+    final_pass_wait_seconds: float = FINAL_PASS_WAIT_SECONDS
 
 
 @dataclass
@@ -100,10 +121,22 @@ class Turn:
 @dataclass
 class _Partial:
     generation: int  # which utterance it belongs to
-    text: str
+    text: str  # the whole utterance's text as far as the pass heard (committed head + its tail)
     covered_bytes: int  # how much of the utterance the pass heard
-    final: bool  # the pass started after the caller's last voiced frame
+    final: bool  # the pass started in a pause (after the caller's last voiced frame so far)
     pass_ms: float
+    tail_start: int = 0  # where the audio the pass read began (streaming: the tail; else 0)
+    tail_text: str = ""
+    silence_ms: int = 0  # silence when the pass started
+
+
+@dataclass(frozen=True)
+class _Utterance:
+    """A finished utterance: its audio, which one it was, and where its last voiced frame ended (bytes)."""
+
+    audio: bytes
+    generation: int
+    voiced_end: int
 
 
 @dataclass
@@ -124,13 +157,13 @@ class _Playback:
     ends_at_ms: float = 0.0  # audio time when it will have played out (for carriers without marks)
 
 
-def _complete(partial: _Partial | None, generation: int, size: int) -> bool:
-    """The pass heard the whole utterance (it started after the caller stopped)."""
+def _complete(partial: _Partial | None, generation: int, voiced_end: int) -> bool:
+    """The pass heard the whole utterance: it started after the caller's last voiced frame (``voiced_end`` bytes)."""
     return (
         partial is not None
         and partial.generation == generation
         and partial.final
-        and partial.covered_bytes >= size - FINAL_SLACK_BYTES
+        and partial.covered_bytes >= voiced_end
     )
 
 
@@ -157,7 +190,10 @@ class CallSession:
         self.prepared = prepared
         self.config = config or SessionConfig()
         self.clock = clock
-        self.detector = TurnDetector(end_of_turn_silence_ms=self.config.end_of_turn_silence_ms)
+        self.policy = self.config.turn_policy
+        # The detector ends a turn after the longest silence the policy allows; the policy ends it sooner.
+        self.detector = TurnDetector(end_of_turn_silence_ms=self.policy.longest_ms)
+        self.streaming = self.config.streaming and bool(getattr(stt, "supports_tail", False))
         self.started_at = datetime.now(UTC)
         self.turns: list[Turn] = []
         self.outcome: str | None = None
@@ -168,7 +204,10 @@ class CallSession:
         self._preroll: list[bytes] = []
         self._utterance = bytearray()
         self._last_voiced_wall = 0.0
+        self._voiced_end = 0  # bytes into the utterance at its last voiced frame
         self._utterance_overlapped_ai = False
+        self._interrupted_ai = False  # this utterance has already cut the AI off
+        self._stream = StreamingTranscript(call.language)
         self._generation = 0
         self._partial: _Partial | None = None
         self._pass: asyncio.Task[None] | None = None
@@ -196,7 +235,10 @@ class CallSession:
             frame = frame[:PCM_FRAME_BYTES].ljust(PCM_FRAME_BYTES, b"\x00")
         self.audio_ms += FRAME_MS
         voiced = self.vad.is_speech(frame)
+        gap_ms = self.detector.silence_ms if self.detector.in_speech else 0
         event = self.detector.feed(voiced)
+        if event is None and self.detector.in_speech and self.detector.silence_ms > 0 and self._turn_may_end():
+            event = self.detector.end_turn()
         if self.detector.in_speech or event is Event.TURN_ENDED:
             self._utterance.extend(frame)
         else:
@@ -204,6 +246,10 @@ class CallSession:
             del self._preroll[:-PREROLL_FRAMES]
         if voiced and self.detector.in_speech:
             self._last_voiced_wall = self.clock()
+            self._voiced_end = len(self._utterance)
+            if gap_ms:  # the caller goes on after a pause
+                self._final_wanted = False
+                self._commit_pause()
 
         if event is Event.SPEECH_STARTED:
             self._on_speech_started()
@@ -237,12 +283,34 @@ class CallSession:
     def _on_speech_started(self) -> None:
         self._generation += 1
         self._utterance = bytearray(b"".join(self._preroll)) + self._utterance
+        self._voiced_end = len(self._utterance)
         self._preroll.clear()
         self._partial = None
         self._prepared = None
         self._final_wanted = False
         self._pass_started_bytes = 0
         self._utterance_overlapped_ai = self.ai_speaking
+        self._interrupted_ai = False
+        self._stream = StreamingTranscript(self.call.language)
+
+    def _turn_may_end(self) -> bool:
+        """The policy's verdict on the silence so far, given the transcript of the whole utterance if known."""
+        partial = self._partial
+        text = partial.text if _complete(partial, self._generation, self._voiced_end) and partial else None
+        return self.policy.ends_turn(text, self.call.language, self.detector.silence_ms)
+
+    def _commit_pause(self) -> None:
+        """The caller went on after a pause: the pass made in that pause heard its clause whole; settle it."""
+        partial = self._partial
+        if (
+            self.streaming
+            and partial is not None
+            and partial.generation == self._generation
+            and partial.final
+            and partial.silence_ms >= COMMIT_PAUSE_MS
+            and partial.tail_start == self._stream.tail_start
+        ):
+            self._stream.commit_through(partial.covered_bytes, partial.tail_text)
 
     @property
     def ai_speaking(self) -> bool:
@@ -259,25 +327,50 @@ class CallSession:
         size = len(self._utterance)
         if size == 0:
             return
-        want_final = self._final_wanted and not _complete(self._partial, self._generation, size)
+        want_final = self._final_wanted and not _complete(self._partial, self._generation, self._voiced_end)
         new_ms = (size - self._pass_started_bytes) / _BYTES_PER_MS
         if not want_final and (new_ms < PARTIAL_EVERY_MS or size / _BYTES_PER_MS < MIN_PARTIAL_MS):
             return
         final = self.detector.silence_ms > 0 or not self.detector.in_speech
         self._pass_started_bytes = size
-        self._pass = self._spawn(self._run_pass(bytes(self._utterance), self._generation, final), "stt-pass")
+        self._pass = self._spawn(
+            self._run_pass(bytes(self._utterance), self._generation, final, silence_ms=self.detector.silence_ms),
+            "stt-pass",
+        )
 
-    async def _run_pass(self, audio: bytes, generation: int, final: bool) -> None:
+    async def _run_pass(self, audio: bytes, generation: int, final: bool, *, silence_ms: int = 0) -> None:
         started = self.clock()
-        text = await self.stt.transcribe(audio, self.call.language)
+        tail_start, tail_text = 0, ""
+        if self.streaming and generation == self._generation:
+            stream = self._stream
+            tail_start, committed = stream.tail_start, list(stream.committed)
+            timestamps = stream.wants_timestamps(len(audio))
+            stt: TailSpeechToText = self.stt  # type: ignore[assignment]  # checked by supports_tail
+            if len(audio) - tail_start < MIN_TAIL_MS * _BYTES_PER_MS:
+                tail = TailTranscript("")
+            else:
+                tail = await stt.transcribe_tail(
+                    audio[tail_start:], self.call.language, prompt=stream.committed_text, timestamps=timestamps
+                )
+            tail_text = tail.text
+            if tail.segments and generation == self._generation:
+                stream.agree(tail_start, tail.segments, (len(audio) - tail_start) / (_BYTES_PER_MS * 1000))
+            text = StreamingTranscript(self.call.language, committed).full_text(tail_text)
+        else:
+            text = await self.stt.transcribe(audio, self.call.language)
         pass_ms = (self.clock() - started) * 1000
         metrics.COMPONENT_LATENCY.labels("stt_pass").observe(pass_ms / 1000)
         current = self._partial
         if current is not None and current.generation == generation and len(audio) < current.covered_bytes:
             return  # a newer pass already answered
-        self._partial = _Partial(generation, text, covered_bytes=len(audio), final=final, pass_ms=pass_ms)
+        self._partial = _Partial(
+            generation, text, covered_bytes=len(audio), final=final, pass_ms=pass_ms,
+            tail_start=tail_start, tail_text=tail_text, silence_ms=silence_ms,
+        )  # fmt: skip
         if generation != self._generation:
             return  # the caller has started a new utterance since
+        if self._voiced_end > len(audio):
+            self._commit_pause()  # the caller went on while this pass (made in the pause) ran
         self.events.hearing(text)
         if text and (self._prepared is None or self._prepared.text != text) and not lines.is_backchannel(text):
             self._prepare_reply(text)
@@ -299,41 +392,41 @@ class CallSession:
     async def _on_turn_ended(self) -> None:
         turn_end_wall = self.clock()
         last_voiced = self._last_voiced_wall
-        utterance = bytes(self._utterance)
+        utterance = _Utterance(bytes(self._utterance), self._generation, self._voiced_end)
         self._utterance = bytearray()
-        generation = self._generation
-        if self.ai_speaking or self._utterance_overlapped_ai:
+        if self.ai_speaking or (self._utterance_overlapped_ai and not self._interrupted_ai):
             # Spoken over the AI: a backchannel is ignored, anything else interrupts (if it has not already).
-            self._spawn(self._overlapped_turn(utterance, generation, last_voiced, turn_end_wall), "overlap")
+            # A caller who already cut the AI off (e.g. talking over the greeting) is answered like any turn.
+            self._spawn(self._overlapped_turn(utterance, last_voiced, turn_end_wall), "overlap")
             return
-        self._start_response(utterance, generation, last_voiced, turn_end_wall)
+        self._start_response(utterance, last_voiced, turn_end_wall)
 
-    def _start_response(self, utterance: bytes, generation: int, last_voiced: float, turn_end: float) -> None:
+    def _start_response(self, utterance: _Utterance, last_voiced: float, turn_end: float) -> None:
         self._prompted = False
         if self._respond is not None and not self._respond.done():
             self._respond.cancel()
-        self._respond = self._spawn(self._respond_to_turn(utterance, generation, last_voiced, turn_end), "respond")
+        self._respond = self._spawn(self._respond_to_turn(utterance, last_voiced, turn_end), "respond")
 
-    async def _overlapped_turn(self, utterance: bytes, generation: int, last_voiced: float, turn_end: float) -> None:
-        text = await self._transcribe_now(utterance, generation)
+    async def _overlapped_turn(self, utterance: _Utterance, last_voiced: float, turn_end: float) -> None:
+        text = await self._transcribe_now(utterance)
         if not text or lines.is_backchannel(text):
             log.info("backchannel_ignored", call_id=self.call.call_id, text=text)
             return
         if self.ai_speaking:
             await self._interrupt()
-        self._start_response(utterance, generation, last_voiced, turn_end)
+        self._start_response(utterance, last_voiced, turn_end)
 
-    async def _transcribe_now(self, utterance: bytes, generation: int) -> str:
+    async def _transcribe_now(self, utterance: _Utterance) -> str:
         """The whole utterance's text: the final pass if it ran, else a pass now."""
         if self._pass is not None and not self._pass.done():
             with contextlib.suppress(Exception):
                 await self._pass
         partial = self._partial
-        if partial is not None and _complete(partial, generation, len(utterance)):
+        if partial is not None and _complete(partial, utterance.generation, utterance.voiced_end):
             return partial.text
-        return await self.stt.transcribe(utterance, self.call.language)
+        return await self.stt.transcribe(utterance.audio, self.call.language)
 
-    async def _respond_to_turn(self, utterance: bytes, generation: int, last_voiced: float, turn_end: float) -> None:
+    async def _respond_to_turn(self, utterance: _Utterance, last_voiced: float, turn_end: float) -> None:
         turn = Turn(index=self._next_turn_index())
         timings = turn.timings_ms
         timings["endpointing"] = (turn_end - last_voiced) * 1000
@@ -341,7 +434,7 @@ class CallSession:
         self.turns.append(turn)
 
         # 1. Text: the final pass if it is done, else the partial whose reply is prepared, else wait for one.
-        text, speculative = await self._turn_text(utterance, generation)
+        text, speculative = await self._turn_text(utterance)
         stt_done = self.clock()
         timings["stt"] = (stt_done - turn_end) * 1000
         metrics.COMPONENT_LATENCY.labels("stt").observe(stt_done - turn_end)
@@ -351,6 +444,7 @@ class CallSession:
             turn.kind = "unheard"
             self._quiet_since_ms = self.audio_ms
             return
+        # The caller's words of this turn are known here (turn.caller_text); the AI's below (turn.ai_text).
         self.events.caller_said(turn.index, text, timings)
         # 2. Reply: the real call, with the prepared (dry-run) reply used if it is ready for the same text.
         real = self._spawn(self.replies.manage(self.call, text), "manage")
@@ -375,26 +469,28 @@ class CallSession:
         await self._speak(turn, reply.text, last_voiced=last_voiced, after=reply_done, prepared=prepared)
         self._spawn(self._confirm(turn, real, reply), "confirm")
         if speculative:
-            self._spawn(self._record_full_transcript(turn, utterance, generation), "final-transcript")
+            self._spawn(self._record_full_transcript(turn, utterance), "final-transcript")
 
-    async def _turn_text(self, utterance: bytes, generation: int) -> tuple[str, bool]:
+    async def _turn_text(self, utterance: _Utterance) -> tuple[str, bool]:
         """The caller's words, and whether they come from a partial pass (decided early, before the final one).
 
-        The final pass (the whole utterance) gets ``FINAL_PASS_WAIT_SECONDS``; if it is not done by then, a partial
+        The final pass (the whole utterance) gets ``final_pass_wait_seconds``; if it is not done by then, a partial
         that heard most of the utterance answers and the final pass completes the record afterwards.
         """
-        size = len(utterance)
+        size, generation = len(utterance.audio), utterance.generation
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + FINAL_PASS_WAIT_SECONDS
+        deadline = loop.time() + self.config.final_pass_wait_seconds
         started_final = False
         while True:
             partial = self._partial
-            if partial is not None and _complete(partial, generation, size):
+            if partial is not None and _complete(partial, generation, utterance.voiced_end):
                 return partial.text, False
             if (self._pass is None or self._pass.done()) and not started_final:
                 # The pass at the pause heard less than the whole utterance (or none ran): hear all of it now.
                 started_final = True
-                self._pass = self._spawn(self._run_pass(utterance, generation, final=True), "stt-pass")
+                self._pass = self._spawn(
+                    self._run_pass(utterance.audio, generation, final=True, silence_ms=COMMIT_PAUSE_MS), "stt-pass"
+                )
             remaining = deadline - loop.time()
             if remaining <= 0 or self._pass is None or self._pass.done():
                 break
@@ -404,7 +500,7 @@ class CallSession:
         if self._usable_partial(partial, generation, size):
             assert partial is not None
             return partial.text, True
-        return await self._transcribe_now(utterance, generation), False  # nothing usable: the final pass, however long
+        return await self._transcribe_now(utterance), False  # nothing usable: the final pass, however long
 
     @staticmethod
     def _usable_partial(partial: _Partial | None, generation: int, size: int) -> bool:
@@ -416,10 +512,10 @@ class CallSession:
             and partial.covered_bytes >= size * SPECULATIVE_MIN_COVERAGE
         )
 
-    async def _record_full_transcript(self, turn: Turn, utterance: bytes, generation: int) -> None:
+    async def _record_full_transcript(self, turn: Turn, utterance: _Utterance) -> None:
         """The reply went out on a partial transcript: the record keeps what the caller said in full."""
         with contextlib.suppress(Exception):
-            turn.caller_text = await self._transcribe_now(utterance, generation) or turn.caller_text
+            turn.caller_text = await self._transcribe_now(utterance) or turn.caller_text
             self.events.caller_said(turn.index, turn.caller_text, turn.timings_ms)
 
     async def _confirm(self, turn: Turn, real: asyncio.Task[Reply], sent: Reply) -> None:
@@ -531,6 +627,7 @@ class CallSession:
         metrics.BARGE_INS.inc()
         turn = playback.turn
         turn.interrupted = True
+        self._interrupted_ai = self.detector.in_speech
         if self.output.supports_marks:
             turn.heard_text = " ".join(playback.heard)
         else:  # no marks (ACS): the share of the text whose audio had time to play

@@ -8,7 +8,13 @@ from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, creat
 from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.settings import Settings
 from answer_ninja.services.user_management import notification_views
+from answer_ninja.services.user_management.accounts import passwords_of
+from answer_ninja.services.user_management.body_limit import BodyLimitMiddleware
+from answer_ninja.services.user_management.numbers import router as numbers_router
 from answer_ninja.services.user_management.views import router
+
+# Room for the JSON around an imported file's text (the largest body this service takes).
+BODY_OVERHEAD_BYTES = 64 * 1024
 
 SPEC = ServiceSpec(
     name="user-management",
@@ -21,10 +27,24 @@ SPEC = ServiceSpec(
 )
 
 
+async def _prepare_passwords(ctx: ServiceContext) -> None:
+    # The dummy hash unknown emails are checked against, made before the first sign-in (so the first one for an
+    # unknown email costs what any other does).
+    await passwords_of(ctx).dummy_hash()
+
+
+async def _close_passwords(ctx: ServiceContext) -> None:
+    passwords_of(ctx).close()
+
+
 def configure(app: FastAPI, ctx: ServiceContext) -> None:
     """Add this service's routes. The platform endpoints come from the app factory."""
     secret_bytes(ctx, "jwt_secret")  # resolve now, so a missing secret shows as degraded from the start
+    app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.whitelist_import_max_bytes + BODY_OVERHEAD_BYTES)
+    ctx.on_startup.append(_prepare_passwords)
+    ctx.on_shutdown.append(_close_passwords)
     app.include_router(router)
+    app.include_router(numbers_router)
     app.include_router(notification_views.router)  # where call summaries go (the console's settings page)
 
 

@@ -45,6 +45,16 @@ class LogoutRequest(RequestModel):
     refresh_token: str | None = Field(default=None, min_length=10, max_length=4096)
 
 
+class RegistrationAccepted(BaseModel):
+    """The same answer whether the email was free or not (no account enumeration)."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str = (
+        "If this email had no account, it has one now: sign in with it. Numbers you gave stay pending (not routed, "
+        "never forwarded to) until you prove them with the code sent to each."
+    )
+
+
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
@@ -76,9 +86,13 @@ class UserOut(BaseModel):
     id: str
     email: str
     display_name: str
+    # The proven forwarding number (the only one calls are put through to) and one waiting for its code.
     real_number: str | None
+    pending_real_number: str | None = None
     language: str
+    # Proven hosted numbers (routed) and claims waiting for their code (not routed).
     hosted_numbers: list[str]
+    pending_hosted_numbers: list[str] = Field(default_factory=list)
     preferences: Preferences
     created_at: UtcDatetime
 
@@ -91,16 +105,51 @@ class UserUpdate(RequestModel):
     language: Language | None = None
 
 
+Channel = Literal["sms", "call"]
+
+
 class HostedNumberIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     number: str = PhoneText
+    channel: Channel = "sms"  # how the code reaches the number
 
 
 class HostedNumberOut(BaseModel):
     id: str
     number: str
+    status: Literal["pending", "verified"]
+    verified_at: UtcDatetime | None
     created_at: UtcDatetime
+
+
+class VerificationRequest(RequestModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel = "sms"
+
+
+class CodeIn(RequestModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[0-9]{6}$", examples=["123456"])
+
+
+class VerificationSent(BaseModel):
+    number: str
+    channel: Channel
+    expires_at: UtcDatetime
+    resend_after_seconds: float
+
+
+class OperatorVerification(RequestModel):
+    """An operator vouches for a number (support, seeding a test stack): marks a user's pending claim proven."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    number: str = PhoneText
+    purpose: Literal["hosted", "forward"] = "hosted"
 
 
 WhitelistKind = Literal["manual", "temporary", "learned", "import"]
@@ -145,7 +194,8 @@ class ImportRequest(RequestModel):
 class ImportResult(BaseModel):
     imported: int
     already_present: int
-    invalid: list[str]
+    invalid: list[str]  # the first 100 unreadable numbers, as written
+    invalid_count: int = 0
 
 
 class LearnedProposal(RequestModel):
@@ -169,8 +219,15 @@ class RoutingUser(BaseModel):
 
 
 class RoutingSnapshot(BaseModel):
-    """What phone-gateway needs to route calls to one hosted number (cached there)."""
+    """What phone-gateway needs to route one call to a hosted number: the owner's settings and whether this
+    caller is on their whitelist (a long list never travels whole: it may hold 50,000 entries)."""
 
     user: RoutingUser
-    # Active whitelist: E.164 number -> expiry (ISO 8601) or null for permanent.
+    # Bumped on every change of the user's routing data: cached answers made at an older version are stale.
+    version: int
+    # The caller asked about (E.164), or null when none was given.
+    caller: str | None = None
+    # Active entries: E.164 number -> expiry (ISO 8601) or null for permanent. The whole list when it is short
+    # (``whitelist_complete``: up to 1,000 entries); otherwise only the asked caller's entry, if listed.
     whitelist: dict[str, str | None]
+    whitelist_complete: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.cache import Cache
@@ -26,6 +26,10 @@ from answer_ninja.services.user_management.models import (
 )
 from answer_ninja.services.user_management.schemas import as_utc
 
+# Whitelists up to this many active entries are sent whole with the routing settings (~22 KB at most); longer
+# ones are answered one caller at a time.
+WHOLE_WHITELIST_MAX = 1000
+
 
 async def get_user(session: AsyncSession, *, user_id: str) -> User | None:
     return await session.get(User, user_id)
@@ -36,7 +40,19 @@ async def get_user_by_email(session: AsyncSession, *, email: str) -> User | None
 
 
 async def number_owner(session: AsyncSession, *, number: str) -> str | None:
-    return await session.scalar(select(HostedNumber.user_id).where(HostedNumber.number == number))
+    """The user who holds ``number`` proven (unproven claims own nothing)."""
+    return await session.scalar(
+        select(HostedNumber.user_id).where(HostedNumber.number == number, HostedNumber.verified_at.is_not(None))
+    )
+
+
+async def touch_routing(session: AsyncSession, *, user_id: str) -> None:
+    """Bump the user's routing version (in the caller's transaction): phone-gateway's cached answers go stale."""
+    await session.execute(update(User).where(User.id == user_id).values(routing_version=User.routing_version + 1))
+
+
+async def whitelist_size(session: AsyncSession, *, user_id: str) -> int:
+    return int(await session.scalar(select(func.count()).where(WhitelistEntry.user_id == user_id)) or 0)
 
 
 async def list_whitelist(session: AsyncSession, *, user_id: str, status: str | None = None) -> Sequence[WhitelistEntry]:
@@ -67,17 +83,43 @@ async def purge_expired_revocations(session: AsyncSession, *, now: datetime) -> 
     await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
 
 
-async def routing_snapshot(session: AsyncSession, *, number: str, now: datetime) -> RoutingSnapshot | None:
-    """The owner of a hosted number, with their active, unexpired whitelist; None when nobody owns it."""
-    user = await session.scalar(select(User).join(HostedNumber).where(HostedNumber.number == number))
+async def routing_snapshot(
+    session: AsyncSession, *, number: str, caller: str | None, now: datetime
+) -> RoutingSnapshot | None:
+    """The owner of a proven hosted number with their settings, and the caller's active, unexpired whitelist
+    entry (one indexed row, whatever the list's size); None when nobody holds the number proven."""
+    user = await session.scalar(
+        select(User).join(HostedNumber).where(HostedNumber.number == number, HostedNumber.verified_at.is_not(None))
+    )
     if user is None:
         return None
-    entries = await list_whitelist(session, user_id=user.id, status="active")
-    whitelist = {}
-    for entry in entries:
-        expires_at = as_utc(entry.expires_at) if entry.expires_at else None
+    # A short list travels whole (the gateway then answers every caller of this user from memory, also while we
+    # are unreachable); a long one never does: only the asked caller's entry.
+    rows = (
+        await session.execute(
+            select(WhitelistEntry.number, WhitelistEntry.expires_at)
+            .where(WhitelistEntry.user_id == user.id, WhitelistEntry.status == "active")
+            .limit(WHOLE_WHITELIST_MAX + 1)
+        )
+    ).all()
+    complete = len(rows) <= WHOLE_WHITELIST_MAX
+    if not complete:
+        rows = []
+        if caller is not None:
+            rows = (
+                await session.execute(
+                    select(WhitelistEntry.number, WhitelistEntry.expires_at).where(
+                        WhitelistEntry.user_id == user.id,
+                        WhitelistEntry.number == caller,
+                        WhitelistEntry.status == "active",
+                    )
+                )
+            ).all()
+    whitelist: dict[str, str | None] = {}
+    for number, expires in rows:
+        expires_at = as_utc(expires) if expires else None
         if expires_at is None or expires_at > now:
-            whitelist[entry.number] = expires_at.isoformat() if expires_at else None
+            whitelist[number] = expires_at.isoformat() if expires_at else None
     return RoutingSnapshot(
         user=RoutingUser(
             user_id=user.id,
@@ -90,7 +132,10 @@ async def routing_snapshot(session: AsyncSession, *, number: str, now: datetime)
             language=user.language,
             max_call_seconds=user.max_call_seconds,
         ),
+        version=user.routing_version,
+        caller=caller,
         whitelist=whitelist,
+        whitelist_complete=complete,
     )
 
 
@@ -107,8 +152,10 @@ def user_out(user: User) -> UserOut:
         email=user.email,
         display_name=user.display_name,
         real_number=user.real_number,
+        pending_real_number=user.pending_real_number,
         language=user.language,
-        hosted_numbers=sorted(number.number for number in user.hosted_numbers),
+        hosted_numbers=sorted(number.number for number in user.hosted_numbers if number.verified),
+        pending_hosted_numbers=sorted(number.number for number in user.hosted_numbers if not number.verified),
         preferences=preferences_of(user),
         created_at=user.created_at,
     )
@@ -128,7 +175,13 @@ def preferences_of(user: User) -> Preferences:
 
 
 def hosted_out(number: HostedNumber) -> HostedNumberOut:
-    return HostedNumberOut.model_validate(number, from_attributes=True)
+    return HostedNumberOut(
+        id=number.id,
+        number=number.number,
+        status="verified" if number.verified else "pending",
+        verified_at=number.verified_at,
+        created_at=number.created_at,
+    )
 
 
 def whitelist_out(entry: WhitelistEntry) -> WhitelistOut:

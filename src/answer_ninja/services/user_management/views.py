@@ -3,24 +3,23 @@ a user only ever sees and changes their own rows (others' rows answer 404, as if
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answer_ninja.platform.app_factory import ServiceContext, context_of
 from answer_ninja.platform.auth.dependencies import UserClaims, UserId, is_revoked, public, service_caller, unauthorized
 from answer_ninja.platform.auth.tokens import Role, TokenClaims
-from answer_ninja.platform.db.models import HostedNumber, User, WhitelistEntry
+from answer_ninja.platform.db.models import User, WhitelistEntry
 from answer_ninja.platform.logging import get_logger
-from answer_ninja.services.user_management import auth, service
+from answer_ninja.services.user_management import accounts, auth, service, verification
 from answer_ninja.services.user_management.errors import field_error
-from answer_ninja.services.user_management.imports import ContactFileError, contacts_from_csv, contacts_from_vcard
+from answer_ninja.services.user_management.imports import ContactFileError, import_contacts, lines_of
 from answer_ninja.services.user_management.models import (
-    HostedNumberIn,
-    HostedNumberOut,
     ImportRequest,
     ImportResult,
     LearnedProposal,
@@ -30,6 +29,7 @@ from answer_ninja.services.user_management.models import (
     PreferencesUpdate,
     RefreshRequest,
     RegisterRequest,
+    RegistrationAccepted,
     RoutingSnapshot,
     TokenPair,
     UserOut,
@@ -39,7 +39,7 @@ from answer_ninja.services.user_management.models import (
     WhitelistUpdate,
 )
 from answer_ninja.services.user_management.schemas import as_utc, id_path
-from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, to_e164
+from answer_ninja.telephony.phone_numbers import InvalidPhoneNumberError, forwarding_refusal, to_e164
 
 log = get_logger(__name__)
 router = APIRouter()
@@ -83,53 +83,61 @@ async def _invalidate_user(ctx: ServiceContext, user_id: str) -> None:
 # --- authentication -------------------------------------------------------------------------------------------
 
 
+def forwarding_number(ctx: ServiceContext, raw: str, field: str) -> str:
+    """A number calls may be forwarded to: E.164 and a personal type (never premium rate, shared cost ...)."""
+    number = normalise(ctx, raw, field)
+    refusal = forwarding_refusal(number)
+    if refusal is not None:
+        raise field_error(field, refusal)
+    return number
+
+
 @router.post(
     "/api/v1/auth/register",
-    status_code=201,
-    response_model=UserOut,
+    status_code=202,
+    response_model=RegistrationAccepted,
     tags=["auth"],
     dependencies=[Depends(public("sign-up: anyone may create an account"))],
 )
-async def register(body: RegisterRequest, ctx: ServiceContext = Ctx) -> UserOut:
-    real_number = normalise(ctx, body.real_number, "real_number") if body.real_number else None
-    hosted = [normalise(ctx, raw, f"hosted_numbers.{i}") for i, raw in enumerate(body.hosted_numbers)]
-    async with ctx.require_database().session() as session:
-        if await service.get_user_by_email(session, email=body.email) is not None:
-            raise HTTPException(status_code=409, detail="email: already registered")
-        for i, number in enumerate(hosted):
-            if await service.number_owner(session, number=number) is not None:
-                raise HTTPException(status_code=409, detail=f"hosted_numbers.{i}: already hosted by another user")
-        user = User(
-            email=body.email.lower(),
-            password_hash=auth.hash_password(body.password),
-            display_name=body.display_name,
-            real_number=real_number,
-            language=body.language,
-            hosted_numbers=[HostedNumber(number=number) for number in dict.fromkeys(hosted)],
-        )
-        session.add(user)
-        try:
-            await session.commit()
-        except IntegrityError:
-            raise HTTPException(status_code=409, detail="email or hosted number already registered") from None
-        user_id = user.id
-    await service.invalidate_routing(ctx.require_cache(), numbers=hosted)
-    log.info("user_registered", user_id=user_id, hosted_numbers=len(hosted))
-    return service.user_out(await _load_user(ctx, user_id))
+async def register(
+    body: RegisterRequest, request: Request, background: BackgroundTasks, ctx: ServiceContext = Ctx
+) -> RegistrationAccepted:
+    """Create an account. The answer (and its time) is the same whether the email was free or not; numbers given
+    here stay pending until proven with the code sent to each (codes go out after the answer)."""
+    real_number = forwarding_number(ctx, body.real_number, "real_number") if body.real_number else None
+    hosted = list(
+        dict.fromkeys(normalise(ctx, raw, f"hosted_numbers.{i}") for i, raw in enumerate(body.hosted_numbers))
+    )
+    if real_number is not None and real_number in hosted:
+        raise field_error("real_number", "is one of the hosted numbers: a forwarded call would come back here")
+    await accounts.registration_quota(ctx).take(accounts.client_address(request), "register")
+    user_id = await accounts.create_account(
+        ctx,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        language=body.language,
+        hosted=hosted,
+        real_number=real_number,
+    )
+    if user_id is not None:
+        log.info("user_registered", user_id=user_id, pending_numbers=len(hosted) + (1 if real_number else 0))
+        background.add_task(accounts.send_first_codes, ctx, user_id=user_id, hosted=hosted, real_number=real_number)
+    return RegistrationAccepted()
 
 
 @router.post(
     "/api/v1/auth/login",
     response_model=TokenPair,
     tags=["auth"],
-    dependencies=[Depends(public("sign-in: the password is the credential"))],
+    dependencies=[Depends(public("sign-in: the password is the credential (throttled per account and address)"))],
 )
-async def login(body: LoginRequest, ctx: ServiceContext = Ctx) -> TokenPair:
-    async with ctx.require_database().session() as session:
-        user = await service.get_user_by_email(session, email=body.email)
-    # The same answer whether the email or the password is wrong: no account enumeration.
-    if user is None or not auth.verify_password(user.password_hash, body.password):
-        raise unauthorized("wrong email or password")
+async def login(body: LoginRequest, request: Request, ctx: ServiceContext = Ctx) -> TokenPair:
+    """Tokens for a right email and password. Throttled per account and per client address (429 + Retry-After);
+    the same answer, in the same time, whether the email is unknown or the password wrong."""
+    user = await accounts.check_login(
+        ctx, email=body.email, password=body.password, address=accounts.client_address(request)
+    )
     return await _tokens(ctx, user)
 
 
@@ -182,18 +190,28 @@ async def me(user_id: str = UserId, ctx: ServiceContext = Ctx) -> UserOut:
 
 @router.patch("/api/v1/me", response_model=UserOut, tags=["account"])
 async def update_me(body: UserUpdate, user_id: str = UserId, ctx: ServiceContext = Ctx) -> UserOut:
-    real_number = normalise(ctx, body.real_number, "real_number") if body.real_number else None
+    """Change the name or language at once; a new real_number waits (pending_real_number) until proven with the
+    code sent to it (POST /api/v1/me/real-number/verify): calls keep going to the proven one meanwhile."""
+    real_number = forwarding_number(ctx, body.real_number, "real_number") if body.real_number else None
     async with ctx.require_database().session() as session:
         user = await service.get_user(session, user_id=user_id)
         if user is None:
             raise unauthorized("user no longer exists")
+        if real_number is not None and real_number in {number.number for number in user.hosted_numbers}:
+            raise field_error("real_number", "is one of your hosted numbers: a forwarded call would come back here")
         if body.display_name is not None:
             user.display_name = body.display_name
-        if real_number is not None:
-            user.real_number = real_number
         if body.language is not None:
             user.language = body.language
+            await service.touch_routing(session, user_id=user_id)
+        ask_code = real_number is not None and real_number != user.real_number
+        if real_number is not None:
+            user.pending_real_number = real_number if ask_code else None
         await session.commit()
+        if ask_code and real_number is not None:
+            await verification.send_code(
+                ctx, session, user_id=user_id, purpose="forward", number=real_number, channel="sms"
+            )
     await _invalidate_user(ctx, user_id)
     return service.user_out(await _load_user(ctx, user_id))
 
@@ -211,44 +229,10 @@ async def update_preferences(body: PreferencesUpdate, user_id: str = UserId, ctx
             raise unauthorized("user no longer exists")
         for name, value in body.model_dump(exclude_none=True).items():
             setattr(user, name, value)
+        await service.touch_routing(session, user_id=user_id)
         await session.commit()
     await _invalidate_user(ctx, user_id)
     return service.preferences_of(await _load_user(ctx, user_id))
-
-
-@router.get("/api/v1/me/numbers", response_model=list[HostedNumberOut], tags=["account"])
-async def list_numbers(user_id: str = UserId, ctx: ServiceContext = Ctx) -> list[HostedNumberOut]:
-    user = await _load_user(ctx, user_id)
-    return [service.hosted_out(number) for number in user.hosted_numbers]
-
-
-@router.post("/api/v1/me/numbers", status_code=201, response_model=HostedNumberOut, tags=["account"])
-async def add_number(body: HostedNumberIn, user_id: str = UserId, ctx: ServiceContext = Ctx) -> HostedNumberOut:
-    number = normalise(ctx, body.number, "number")
-    async with ctx.require_database().session() as session:
-        if await service.number_owner(session, number=number) is not None:
-            raise HTTPException(status_code=409, detail="number: already hosted")
-        hosted = HostedNumber(user_id=user_id, number=number)
-        session.add(hosted)
-        try:
-            await session.commit()
-        except IntegrityError:
-            raise HTTPException(status_code=409, detail="number: already hosted") from None
-    await service.invalidate_routing(ctx.require_cache(), numbers=[number])
-    return service.hosted_out(hosted)
-
-
-@router.delete("/api/v1/me/numbers/{number_id}", status_code=204, tags=["account"])
-async def remove_number(number_id: str = id_path(), user_id: str = UserId, ctx: ServiceContext = Ctx) -> Response:
-    async with ctx.require_database().session() as session:
-        hosted = await session.get(HostedNumber, number_id)
-        if hosted is None or hosted.user_id != user_id:
-            raise HTTPException(status_code=404, detail="number_id: no such hosted number")
-        number = hosted.number
-        await session.delete(hosted)
-        await session.commit()
-    await service.invalidate_routing(ctx.require_cache(), numbers=[number])
-    return Response(status_code=204)
 
 
 # --- whitelist ------------------------------------------------------------------------------------------------
@@ -273,6 +257,9 @@ async def add_whitelist(body: WhitelistIn, user_id: str = UserId, ctx: ServiceCo
     async with ctx.require_database().session() as session:
         if number in await service.whitelist_numbers(session, user_id=user_id):
             raise HTTPException(status_code=409, detail="number: already on the whitelist")
+        limit = ctx.settings.whitelist_max_entries
+        if await service.whitelist_size(session, user_id=user_id) >= limit:
+            raise field_error("number", f"the whitelist is full ({limit} entries): remove some first")
         entry = WhitelistEntry(
             user_id=user_id,
             number=number,
@@ -282,6 +269,7 @@ async def add_whitelist(body: WhitelistIn, user_id: str = UserId, ctx: ServiceCo
             expires_at=as_utc(body.expires_at) if body.expires_at else None,
         )
         session.add(entry)
+        await service.touch_routing(session, user_id=user_id)
         try:
             await session.commit()
         except IntegrityError:
@@ -319,6 +307,7 @@ async def update_whitelist(
             entry.kind = "temporary" if body.expires_at else ("manual" if entry.kind == "temporary" else entry.kind)
         if body.status is not None:
             entry.status = body.status
+        await service.touch_routing(session, user_id=user_id)
         await session.commit()
     await _invalidate_user(ctx, user_id)
     return service.whitelist_out(entry)
@@ -329,6 +318,7 @@ async def delete_whitelist(entry_id: str = id_path(), user_id: str = UserId, ctx
     async with ctx.require_database().session() as session:
         entry = await _own_entry(session, user_id, entry_id)
         await session.delete(entry)
+        await service.touch_routing(session, user_id=user_id)
         await session.commit()
     await _invalidate_user(ctx, user_id)
     return Response(status_code=204)
@@ -336,29 +326,52 @@ async def delete_whitelist(entry_id: str = id_path(), user_id: str = UserId, ctx
 
 @router.post("/api/v1/whitelist/import", response_model=ImportResult, tags=["whitelist"])
 async def import_whitelist(body: ImportRequest, user_id: str = UserId, ctx: ServiceContext = Ctx) -> ImportResult:
-    """Bulk import from a CSV or vCard file; unreadable numbers are listed, not fatal."""
+    """Bulk import from a CSV or vCard file in a JSON body; unreadable numbers are listed, not fatal. Large files
+    are better sent as they are to /api/v1/whitelist/import/{format} (streamed)."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body.content.encode()
+
+    return await _import(ctx, user_id, body.format, chunks())
+
+
+@router.post(
+    "/api/v1/whitelist/import/{file_format}",
+    response_model=ImportResult,
+    tags=["whitelist"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}, "text/vcard": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_whitelist_file(
+    request: Request,
+    file_format: Literal["csv", "vcard"] = Path(),
+    user_id: str = UserId,
+    ctx: ServiceContext = Ctx,
+) -> ImportResult:
+    """Bulk import from the file itself as the request body (UTF-8), read and parsed as it arrives; at most
+    WHITELIST_IMPORT_MAX_BYTES (413 beyond)."""
+    return await _import(ctx, user_id, file_format, request.stream())
+
+
+async def _import(ctx: ServiceContext, user_id: str, file_format: str, chunks: AsyncIterator[bytes]) -> ImportResult:
+    settings = ctx.settings
     try:
-        contacts = contacts_from_csv(body.content) if body.format == "csv" else contacts_from_vcard(body.content)
-    except (ContactFileError, ValueError) as error:
+        result = await import_contacts(
+            ctx.require_database(),
+            user_id=user_id,
+            file_format=file_format,
+            lines=lines_of(chunks, max_bytes=settings.whitelist_import_max_bytes),
+            region=settings.default_phone_region,
+            max_entries=settings.whitelist_max_entries,
+        )
+    except ContactFileError as error:
         raise field_error("content", str(error)) from None
-    imported, present, invalid = 0, 0, []
-    async with ctx.require_database().session() as session:
-        known = await service.whitelist_numbers(session, user_id=user_id)
-        for raw, name in contacts:
-            try:
-                number = to_e164(raw, region=ctx.settings.default_phone_region)
-            except InvalidPhoneNumberError:
-                invalid.append(raw[:40])
-                continue
-            if number in known:
-                present += 1
-                continue
-            known.add(number)
-            session.add(WhitelistEntry(user_id=user_id, number=number, name=name[:120], kind="import"))
-            imported += 1
-        await session.commit()
     await _invalidate_user(ctx, user_id)
-    return ImportResult(imported=imported, already_present=present, invalid=invalid)
+    return result
 
 
 # --- internal: called by phone-gateway and profile-analytics inside the cluster ---------------------------------
@@ -370,14 +383,31 @@ async def import_whitelist(body: ImportRequest, user_id: str = UserId, ctx: Serv
     tags=["internal"],
     dependencies=[Depends(service_caller("phone-gateway"))],
 )
-async def routing(number: str = Path(max_length=40), ctx: ServiceContext = Ctx) -> RoutingSnapshot:
-    """The routing snapshot of a hosted number (E.164), for phone-gateway's cache; 404 when nobody hosts it."""
+async def routing(
+    number: str = Path(max_length=40),
+    caller: str | None = Query(default=None, min_length=1, max_length=40),
+    ctx: ServiceContext = Ctx,
+) -> RoutingSnapshot:
+    """How to route a call to a proven hosted number (E.164): the owner's settings, the routing version, and
+    whether ``caller`` is on their whitelist (one indexed lookup; the list itself never travels). 404 when nobody
+    holds the number proven."""
     normalised = normalise(ctx, number, "number")
+    caller_number = to_e164_or_none(ctx, caller)
     async with ctx.require_database().session() as session:
-        snapshot = await service.routing_snapshot(session, number=normalised, now=utcnow())
+        snapshot = await service.routing_snapshot(session, number=normalised, caller=caller_number, now=utcnow())
     if snapshot is None:
         raise HTTPException(status_code=404, detail="number: not hosted by any user")
     return snapshot
+
+
+def to_e164_or_none(ctx: ServiceContext, raw: str | None) -> str | None:
+    """A caller as carriers send it: E.164 when readable; anything else ("anonymous") is on nobody's list."""
+    if raw is None:
+        return None
+    try:
+        return to_e164(raw, region=ctx.settings.default_phone_region)
+    except InvalidPhoneNumberError:
+        return None
 
 
 @router.post(
@@ -396,6 +426,8 @@ async def propose_learned(body: LearnedProposal, ctx: ServiceContext = Ctx) -> W
             raise HTTPException(status_code=404, detail="user_id: no such user")
         if number in await service.whitelist_numbers(session, user_id=body.user_id):
             return None
+        if await service.whitelist_size(session, user_id=body.user_id) >= ctx.settings.whitelist_max_entries:
+            return None  # a full list takes no proposals; the user's own entries come first
         entry = WhitelistEntry(user_id=body.user_id, number=number, name=body.name, kind="learned", status="proposed")
         session.add(entry)
         try:

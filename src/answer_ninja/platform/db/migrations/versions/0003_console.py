@@ -1,7 +1,7 @@
 """notification channels per user (the console's settings; profile-analytics sends call summaries there)
 
 Revision ID: 0003_console
-Revises: 0002
+Revises: 0003_accounts
 Create Date: 2026-12-02 07:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_console"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

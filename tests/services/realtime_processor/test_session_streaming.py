@@ -1,0 +1,85 @@
+"""Streaming passes and the transcript's end of turn, on a clause-hearing stand-in and a virtual clock."""
+
+from __future__ import annotations
+
+from answer_ninja.services.realtime_processor.replies import KeywordReplyStandIn
+from answer_ninja.services.realtime_processor.session import FIXED_TURN_POLICY, CallSession, SessionConfig, Turn
+from tests.services.realtime_processor.fakes import Caller, ClauseSpeechToText, RecordingOutput, make_session
+
+OPENING = "您好，我是平安金融的客户经理，"
+OFFER = "我们现在有一款低息贷款产品，"
+CLOSE = "最高可以贷五十万。"
+QUESTION = "您需要贷款吗？"
+
+
+def _streaming_session(
+    clauses: list[str], config: SessionConfig | None = None
+) -> tuple[CallSession, Caller, KeywordReplyStandIn, RecordingOutput, ClauseSpeechToText]:
+    session, caller, replies, output = make_session([], language="zh-CN", config=config)
+    stt = ClauseSpeechToText(clauses)
+    session.stt = stt
+    session.streaming = session.config.streaming
+    return session, caller, replies, output, stt
+
+
+def _replies(session: CallSession) -> list[Turn]:
+    return [turn for turn in session.turns if turn.kind == "reply"]
+
+
+async def test_a_long_pitch_is_heard_whole_and_the_last_pass_reads_only_its_tail() -> None:
+    session, caller, replies, _, stt = _streaming_session([OPENING, OFFER, CLOSE])
+    await session.start()
+    caller.play_out()
+    for clause, seconds in ((OPENING, 3.0), (OFFER, 3.0)):
+        await caller.say(clause, seconds)
+        await caller.silence(0.3)  # a comma pause: Whisper wrote a comma, so the turn waits
+    await caller.say(CLOSE, 3.0)
+    await caller.silence(0.6)
+    (turn,) = _replies(session)
+    assert turn.caller_text == OPENING + OFFER + CLOSE
+    assert not turn.speculative
+    # 9.6 s of speech, but the pass after the last voiced frame read only the last clause (and the pause before it).
+    assert stt.reads[-1] < 4 * 32000
+    assert stt.prompts[-1] == OPENING + OFFER  # told what was said before the tail
+    assert [text for _, text, dry in replies.requests if not dry] == [OPENING + OFFER + CLOSE]
+
+
+async def test_a_natural_pause_at_a_comma_is_not_an_end_of_turn() -> None:
+    session, caller, _, output, _ = _streaming_session([OPENING, QUESTION])
+    await session.start()
+    caller.play_out()
+    await caller.say(OPENING, 2.0)
+    await caller.silence(0.66)  # the longest pause people make at a comma
+    assert _replies(session) == []
+    await caller.say(QUESTION, 1.5)
+    await caller.silence(0.4)
+    (turn,) = _replies(session)
+    assert turn.caller_text == OPENING + QUESTION
+    # A finished question ends the turn as soon as the pass at the pause has heard it.
+    assert turn.timings_ms["endpointing"] <= session.policy.complete_ms + 40
+    assert output.clears == 0
+
+
+async def test_the_old_fixed_rule_answers_at_the_comma() -> None:
+    config = SessionConfig(turn_policy=FIXED_TURN_POLICY, streaming=False)
+    session, caller, _, _, _ = _streaming_session([OPENING, QUESTION], config=config)
+    await session.start()
+    caller.play_out()
+    await caller.say(OPENING, 2.0)
+    await caller.silence(0.5)
+    assert [turn.caller_text for turn in _replies(session)] == [OPENING]  # talked over a caller who only paused
+
+
+async def test_talking_over_the_greeting_is_answered_like_any_turn() -> None:
+    session, caller, _, output, stt = _streaming_session([QUESTION])
+    await session.start()
+    assert session.ai_speaking  # the greeting is playing, its marks not back yet
+    await caller.say(QUESTION, 1.5)
+    assert output.clears == 1  # the caller cut the greeting off
+    reads_before = len(stt.reads)
+    await caller.silence(0.4)
+    (turn,) = _replies(session)
+    assert turn.caller_text == QUESTION
+    assert not turn.speculative
+    assert turn.timings_ms["stt"] == 0  # the transcript was ready at the end of the turn: no pass after it
+    assert len(stt.reads) - reads_before <= 1

@@ -1,0 +1,51 @@
+"""End of turn from the transcript: which texts sound finished, and how much silence each needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from answer_ninja.services.realtime_processor.turn_taking import Completeness, TurnPolicy, completeness
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("您好，请问您是王先生吗？", "zh-CN", Completeness.COMPLETE),
+        ("我们现在有一款低息贷款产品。", "zh-CN", Completeness.COMPLETE),
+        ("好的，谢谢", "zh-CN", Completeness.COMPLETE),  # a closing phrase without punctuation
+        ("您好，我是平安金融的客户经理，", "zh-CN", Completeness.INCOMPLETE),  # Whisper heard the comma
+        ("利息很低，而且", "zh-CN", Completeness.INCOMPLETE),  # a conjunction needs what follows
+        ("我们现在有一款", "zh-CN", Completeness.INCOMPLETE),
+        ("您好我是平安金融的客户经理", "zh-CN", Completeness.UNSURE),
+        ("", "zh-CN", Completeness.UNSURE),
+        ("I am calling about your car warranty.", "en-US", Completeness.COMPLETE),
+        ("Are you the owner of the house?", "en-US", Completeness.COMPLETE),
+        ("I am calling about your car warranty,", "en-US", Completeness.INCOMPLETE),
+        ("We can offer you a great rate and", "en-US", Completeness.INCOMPLETE),
+        ("I am calling about your car warranty", "en-US", Completeness.UNSURE),
+        ("okay thanks", "en-US", Completeness.COMPLETE),
+    ],
+)
+def test_completeness_of_transcripts(text: str, language: str, expected: Completeness) -> None:
+    assert completeness(text, language) is expected
+
+
+def test_a_finished_sentence_needs_least_silence_and_a_comma_outlasts_a_natural_pause() -> None:
+    policy = TurnPolicy()
+    finished = policy.silence_needed("您需要贷款吗？", "zh-CN")
+    unsure = policy.silence_needed("您需要贷款", "zh-CN")
+    unfinished = policy.silence_needed("我们有一款产品，", "zh-CN")
+    unknown = policy.silence_needed(None, "zh-CN")
+    assert finished < unsure < unknown < unfinished
+    assert unfinished > 660  # people pause up to 660 ms at a comma
+    assert finished <= 200
+    assert policy.longest_ms == unfinished
+    assert policy.ends_turn("您需要贷款吗？", "zh-CN", finished)
+    assert not policy.ends_turn("我们有一款产品，", "zh-CN", 660)
+
+
+def test_fixed_policy_ignores_the_transcript() -> None:
+    policy = TurnPolicy(fixed_ms=300)
+    for text in ("您需要贷款吗？", "我们有一款产品，", None):
+        assert policy.silence_needed(text, "zh-CN") == 300
+    assert policy.longest_ms == 300
