@@ -60,3 +60,19 @@ def grant_operator(env: dict[str, str], email: str) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def verify_number(env: dict[str, str], email: str, number: str, *, forward: bool = False) -> None:
+    """``answer-ninja numbers verify``: the operator vouches for a pending number (hosted, or ``forward``ed to)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "answer_ninja",
+        "numbers",
+        "verify",
+        email,
+        number,
+        *(["--forward"] if forward else []),
+    ]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

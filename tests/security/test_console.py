@@ -16,7 +16,7 @@ import pytest
 
 from answer_ninja.platform.auth.rules import access_map
 from answer_ninja.services.console.app import create_app
-from tests.harness.console import ConsoleClient
+from tests.harness.console import ConsoleClient, verify_number
 from tests.harness.credentials import SECRETS
 from tests.harness.stack import LocalStack
 
@@ -40,6 +40,7 @@ def people(stack: LocalStack) -> Iterator[dict[str, ConsoleClient]]:
     alice, bob = ConsoleClient(stack.url("console")), ConsoleClient(stack.url("console"))
     alice.sign_up("alice@example.com", hosted_number=HOSTED_A, real_number="+8613900000011")
     bob.sign_up("bob@example.com", hosted_number=HOSTED_B, real_number="+8613900000012")
+    verify_number(stack.env, "alice@example.com", HOSTED_A)  # pending numbers are not routed until proven
     yield {"alice": alice, "bob": bob}
     alice.close()
     bob.close()

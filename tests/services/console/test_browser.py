@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.console import grant_operator
+from tests.harness.console import grant_operator, verify_number
 from tests.harness.servers import free_port
 from tests.harness.stack import LocalStack
 
@@ -121,6 +121,7 @@ class Visitor:
         self.base = base
         self.shots = shots
         self.problems: list[str] = []
+        self.stack: LocalStack | None = None
         self.page.on("console", self._console)
 
     def _console(self, message: Any) -> None:
@@ -161,6 +162,7 @@ class Visitor:
 @pytest.fixture(scope="module")
 def person(browser: Any, stack: LocalStack, shots: Path) -> Iterator[Visitor]:
     visitor = Visitor(browser, stack.url("console"), shots)
+    visitor.stack = stack
     yield visitor
     visitor.close()
 
@@ -183,6 +185,10 @@ def test_sign_up_sign_out_and_sign_in(person: Visitor) -> None:
     page.click("form[action='/signup'] button[type=submit]")
     page.wait_for_url("**/calls?welcome=1")
     assert page.locator("h1").inner_text() == "通话记录"
+    # Numbers stay pending until proven: the operator vouches for both here (a person types the code they got).
+    assert person.stack is not None
+    verify_number(_cli_env(person.stack), PERSON, HOSTED)
+    verify_number(_cli_env(person.stack), PERSON, REAL, forward=True)
     page.click("form[action='/logout'] button")
     page.wait_for_url("**/login?signed_out=1")
     assert person.go("/calls").url.endswith("/login?next=%2Fcalls")
