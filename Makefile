@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: up test install system-deps runtime-deps extras lint typecheck unit integration bench clean
+.PHONY: up test install system-deps runtime-deps console-assets extras lint typecheck unit integration bench clean
 
-up: install runtime-deps
+up: install runtime-deps console-assets
 	$(BIN)/answer-ninja up
 
 install: $(STAMP)
@@ -23,6 +23,10 @@ system-deps:
 
 runtime-deps:
 	bash scripts/install-system-deps.sh --optional scripts/system-packages-runtime.txt
+
+# The console's htmx (npm, pinned and checked); without npm the console serves its pages without live updates.
+console-assets:
+	bash scripts/install-console-assets.sh || echo "warning: console assets not installed (live updates off)" >&2
 
 extras: install system-deps
 	bash scripts/install-extras.sh

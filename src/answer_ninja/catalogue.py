@@ -26,6 +26,7 @@ SERVICES: dict[str, ServiceEntry] = {
         ServiceEntry("conversation-engine", 3003, "answer_ninja.services.conversation_engine.app", core=True),
         ServiceEntry("profile-analytics", 3004, "answer_ninja.services.profile_analytics.app", core=True),
         ServiceEntry("user-management", 3005, "answer_ninja.services.user_management.app", core=False),
+        ServiceEntry("console", 3006, "answer_ninja.services.console.app", core=False),
         ServiceEntry("responder", 3009, "answer_ninja.services.responder.app", core=False),
     )
 }

@@ -34,12 +34,12 @@ async def _fetch_record(settings: Settings, call_id: str) -> dict[str, Any] | No
     return None
 
 
-async def _place(settings: Settings, caller: str, dialled: str) -> tuple[str, dict[str, str]]:
+async def _place(settings: Settings, caller: str, dialled: str, call_sid: str) -> tuple[str, dict[str, str]]:
     from answer_ninja.telephony.loopback import LoopbackCarrier
 
     carrier = LoopbackCarrier(settings.phone_gateway_url)
     try:
-        answer = await carrier.place_call(caller=caller, dialled=dialled)
+        answer = await carrier.place_call(caller=caller, dialled=dialled, call_sid=call_sid)
     finally:
         await carrier.aclose()
     if answer.decision != "ai" or not answer.stream_url:
@@ -61,14 +61,34 @@ async def _run_call(settings: Settings, name: str, dialled: str | None, direct: 
         ws_url = _ws_url(settings.realtime_processor_url, "/media/twilio")
         parameters = {"call_id": uuid.uuid4().hex, "carrier": "loopback", "caller": script.caller}
     else:
-        ws_url, parameters = await _place(settings, script.caller, dialled or settings.synthetic_probe_number)
+        call_sid = "CA" + uuid.uuid4().hex
+        ws_url, parameters = await _place(settings, script.caller, dialled or settings.synthetic_probe_number, call_sid)
     # The simulated caller speaks the script's language whatever the callee's preference is.
     parameters["language"] = script.language
     console.print(f"call {parameters['call_id']} -> {ws_url}")
     result = await SimulatedCaller(script, audio, ws_url=ws_url, parameters=parameters).run()
+    if not direct:
+        await _follow_update(settings, call_sid)
     record = await _fetch_record(settings, parameters["call_id"])
     _print_call(result, record)
     return 0 if record is not None else 1
+
+
+async def _follow_update(settings: Settings, call_sid: str) -> None:
+    """As Twilio runs an updated call's TwiML when its stream ends: a <Dial> rings the person (the loopback
+    carrier reports it answered), a <Hangup> ends the call."""
+    from answer_ninja.telephony.loopback import LoopbackCarrier
+
+    carrier = LoopbackCarrier(settings.phone_gateway_url)
+    try:
+        update = await carrier.fetch_update(call_sid)
+        if update is not None and update.decision == "transfer":
+            console.print(f"[bold]transferred[/bold] to {update.transfer_number}: the person took the call")
+            await carrier.report_dial_result(update, dial_status="completed")
+        elif update is not None and update.decision == "hangup":
+            console.print("[bold]hung up[/bold] by the person")
+    finally:
+        await carrier.aclose()
 
 
 def _print_call(result: Any, record: dict[str, Any] | None) -> None:

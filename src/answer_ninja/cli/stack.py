@@ -56,6 +56,9 @@ def up(
             mark = "[green]ready[/green]" if ready.get(name) else "[yellow]not ready yet[/yellow]"
             console.print(f"  {name:<20} http://127.0.0.1:{process.spec.port}  {mark}")
         console.print(f"  {'supervisor':<20} http://127.0.0.1:{settings.supervisor_port}")
+        if "console" in supervisor.processes:
+            port = supervisor.processes["console"].spec.port
+            console.print(f"Open the console: http://127.0.0.1:{port}/  (public status page: /status)")
 
     asyncio.run(run_stack(settings, services=only or None, on_ready=announce))
 

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     conversation_engine_url: str = "http://127.0.0.1:3003"
     profile_analytics_url: str = "http://127.0.0.1:3004"
     user_management_url: str = "http://127.0.0.1:3005"
+    console_url: str = "http://127.0.0.1:3006"
 
     # Local supervisor (``answer-ninja up``): Kubernetes-like crash-loop back-off.
     supervisor_port: int = Field(default=3000, ge=1, le=65535)
@@ -101,6 +102,10 @@ class Settings(BaseSettings):
     # --- phone-gateway, user-management, profile-analytics ---
     # Twilio voice webhooks: X-Twilio-Signature is checked when the token is set (unset = local, unsigned).
     twilio_auth_token: SecretStr | None = None
+    # Twilio REST (TWILIO_ACCOUNT_SID below) also moves a live call ("Take the call"); unset = loopback simulates it.
+    twilio_api_base_url: str | None = Field(default=None, description="Twilio REST base URL; unset = Twilio's own")
+    # The public URL carriers reach phone-gateway at, for absolute callback URLs in call updates (unset = relative).
+    gateway_public_url: str | None = None
     # Azure Communication Services call automation: unset = ACS events are parsed but no call is answered.
     acs_connection_string: SecretStr | None = None
     acs_callback_url: str | None = Field(default=None, description="Public URL ACS posts call events to")
@@ -169,6 +174,19 @@ class Settings(BaseSettings):
     # Prepared Mandarin lines in Kokoro-82M's natural voice (Apache-2.0; slow, so live replies stay on espeak-ng).
     tts_natural_voice: bool = True
 
+    # --- console (the browser face, port 3006) and notifications ---
+    # Session cookies carry Secure when the console is served over https; set true behind a TLS-terminating proxy.
+    console_cookie_secure: bool = False
+    # A signed-in browser session lasts this long at most (the refresh token's own lifetime bounds it too).
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # The console samples each service's /metrics this often for the service board's sparklines (kept in memory).
+    console_metrics_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # An Apprise mailto:// URL of the SMTP server that sends people's e-mail notifications (unset: no e-mail).
+    notify_email_url: SecretStr | None = None
+    # Notification targets (webhook, ntfy) on loopback or private addresses are refused unless this is true
+    # (a person's webhook must not reach inside the cluster); local stacks and tests set it.
+    notify_allow_private_targets: bool = False
+
     # --- responder (runbook automation) ---
     responder_url: str = "http://127.0.0.1:3009"
     responder_platform: Literal["local", "kubernetes"] = "local"
@@ -233,6 +251,7 @@ class Settings(BaseSettings):
         "conversation_engine_url",
         "profile_analytics_url",
         "user_management_url",
+        "console_url",
         "azure_openai_endpoint",
         "twilio_api_url",
     )

@@ -95,6 +95,15 @@ class LoopbackCarrier:
         response.raise_for_status()
         return parse_twiml(response.text)
 
+    async def fetch_update(self, call_sid: str) -> LoopbackAnswer | None:
+        """The call's new TwiML after a REST-style update (a person took the call, or hung it up), as Twilio would
+        run it when the stream closes; None when the call was not updated."""
+        response = await self._client.get(f"{self.gateway_url}/loopback/calls/{call_sid}/update")
+        if response.status_code in (204, 404):
+            return None
+        response.raise_for_status()
+        return parse_twiml(response.text)
+
     async def report_status(self, *, call_sid: str, status: str, duration_seconds: int | None = None) -> None:
         form = {"CallSid": call_sid, "CallStatus": status}
         if duration_seconds is not None:

@@ -38,6 +38,7 @@ IN_CLUSTER = {
     "CONVERSATION_ENGINE_URL": "http://conversation-engine:3003",
     "PROFILE_ANALYTICS_URL": "http://profile-analytics:3004",
     "USER_MANAGEMENT_URL": "http://user-management:3005",
+    "CONSOLE_URL": "http://console:3006",
     "RESPONDER_URL": "http://responder:3009",
     "RESPONDER_PLATFORM": "kubernetes",
     "RESPONDER_INCIDENT_BASE_URL": "http://responder:3009/incidents",

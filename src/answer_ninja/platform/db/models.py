@@ -67,6 +67,8 @@ class User(Base):
     max_call_seconds: Mapped[int] = mapped_column(Integer, default=180)
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.8)
     known_spam_action: Mapped[str] = mapped_column(String(16), default="reject")  # reject | ai
+    # Where call summaries go: [{"kind": "email|ntfy|webhook|wecom|dingtalk|telegram", "target", "enabled"}].
+    notification_channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # A forwarding number the user asked for but has not proven yet (a code was sent to it); real_number is the
     # proven one, the only one calls are ever forwarded to.
     pending_real_number: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -11,7 +11,7 @@ from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, creat
 from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.cache import RedisCache
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.phone_gateway import flows, invalidation
+from answer_ninja.services.phone_gateway import flows, invalidation, takeover
 from answer_ninja.services.phone_gateway.views import router
 from answer_ninja.telephony.acs_events import AcsCallControl
 
@@ -64,6 +64,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     ctx.on_startup.extend([_start_routing, _start_acs])
     ctx.on_shutdown.extend([_stop_routing, _stop_acs])
     app.include_router(router)
+    app.include_router(takeover.router)  # a person takes over or hangs up their own live call (the console)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -13,7 +13,7 @@ from answer_ninja.platform.cache import RedisCache
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
 from answer_ninja.services.phone_gateway.cache_keys import PROFILES_COMPLETE_KEY
-from answer_ninja.services.profile_analytics import service
+from answer_ninja.services.profile_analytics import call_views, service
 from answer_ninja.services.profile_analytics.views import router
 
 log = get_logger(__name__)
@@ -67,6 +67,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     ctx.on_startup.append(_start_profile_copy)
     ctx.on_shutdown.append(_stop_profile_copy)
     app.include_router(router)
+    app.include_router(call_views.router)  # a person's own calls and daily statistics (the console's pages)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

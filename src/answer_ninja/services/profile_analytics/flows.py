@@ -11,7 +11,7 @@ from answer_ninja.platform.app_factory import ServiceContext
 from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.db.models import CallerFeedback, CallRecord, ConversationTurn, SpamProfile
 from answer_ninja.platform.logging import get_logger
-from answer_ninja.services.profile_analytics import service
+from answer_ninja.services.profile_analytics import notifier, service
 from answer_ninja.services.profile_analytics.learning import is_legitimate_intent, is_spam_intent
 from answer_ninja.services.profile_analytics.summaries import Line, lines_from_transcript, summarise
 from answer_ninja.telephony.phone_numbers import caller_hash
@@ -68,6 +68,8 @@ async def learn_from_finished_call(ctx: ServiceContext, *, call_id: str) -> tupl
         await service.write_through(ctx.require_cache(), profile)
     if record.user_id and is_legitimate_intent(summary["intent"]) and not synthetic:
         await propose_whitelist(ctx, user_id=record.user_id, number=record.caller_number)
+    if record.user_id and record.decision == "ai" and not synthetic:  # the person hears what the AI handled
+        notifier.notify_in_background(ctx, user_id=record.user_id, caller=record.caller_number, summary=summary)
     log.info("call_learned", call_id=call_id, intent=summary["intent"], synthetic=synthetic)
     return True, record, profile
 

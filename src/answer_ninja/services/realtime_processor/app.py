@@ -12,6 +12,7 @@ from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, creat
 from answer_ninja.platform.auth.dependencies import Principal, caller, public
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.realtime_processor import live
 from answer_ninja.services.realtime_processor.call_store import load_call
 from answer_ninja.services.realtime_processor.carriers import acs_stream, twilio_stream
 from answer_ninja.services.realtime_processor.providers import SpeechProviders, build_providers
@@ -111,6 +112,8 @@ def make_configure(
                     "turn_timings": record.turn_timings,
                 }
             )
+
+        live.install(app, ctx)  # live call events for the console; ending a call its owner took over
 
     return configure
 

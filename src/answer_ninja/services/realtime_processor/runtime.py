@@ -15,6 +15,7 @@ from answer_ninja.platform.settings import Settings
 from answer_ninja.services.realtime_processor import lines, metrics
 from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
 from answer_ninja.services.realtime_processor.call_store import FinishedCall, notify_finished, save_call
+from answer_ninja.services.realtime_processor.events import CallEvents, LiveEvents
 from answer_ninja.services.realtime_processor.providers import SpeechProviders
 from answer_ninja.services.realtime_processor.replies import CallContext, ReplyClient
 from answer_ninja.services.realtime_processor.session import AudioOutput, CallSession, SessionConfig
@@ -54,6 +55,7 @@ class VoiceRuntime:
     database: Database | None = None
     http: httpx.AsyncClient | None = None
     prepared: PreparedAudio = field(init=False)
+    events: LiveEvents = field(default_factory=LiveEvents)  # live call events for the console (events.py)
     sessions: dict[str, CallSession] = field(default_factory=dict)
     _requests: dict[str, CallRequest] = field(default_factory=dict)
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
@@ -89,6 +91,9 @@ class VoiceRuntime:
         )
         self.sessions[request.call_id] = session
         self._requests[request.call_id] = request
+        session.events = self.events.for_call(call_id=request.call_id, user_id=request.user_id)
+        if isinstance(session.events, CallEvents):
+            session.events.started(language=session.call.language, caller=request.caller)
         metrics.ACTIVE_CALLS.labels(request.carrier).inc()
         log.info("call_started", call_id=request.call_id, carrier=request.carrier, language=session.call.language)
         return session
@@ -129,11 +134,15 @@ class VoiceRuntime:
                 await save_call(self.database, finished)
             except Exception as error:  # the call is over either way; losing the record is logged loudly
                 log.error("call_record_failed", call_id=request.call_id, error=str(error)[:300])
+        if isinstance(session.events, CallEvents):
+            session.events.ended(outcome=finished.outcome)
         with contextlib.suppress(Exception):
             await self.replies.end(session.call, finished.outcome)
         if self.http is not None:
             timeout = self.settings.dependency_timeout_seconds
             await notify_finished(self.http, self.settings.profile_analytics_url, request.call_id, timeout)
+        if isinstance(session.events, CallEvents):
+            session.events.summarised()
 
     async def presynthesize(self) -> None:
         """Our own lines first, then every template reply conversation-engine may choose."""

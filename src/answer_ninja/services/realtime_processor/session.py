@@ -30,6 +30,7 @@ from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.realtime_processor import lines, metrics
 from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
 from answer_ninja.services.realtime_processor.endpointing import FRAME_MS, Event, TurnDetector
+from answer_ninja.services.realtime_processor.events import NO_EVENTS, CallEventSink
 from answer_ninja.services.realtime_processor.replies import CallContext, Reply, ReplyClient
 from answer_ninja.services.realtime_processor.streaming import StreamingTranscript
 from answer_ninja.services.realtime_processor.turn_taking import TurnPolicy
@@ -197,6 +198,7 @@ class CallSession:
         self.turns: list[Turn] = []
         self.outcome: str | None = None
         self.ended = asyncio.Event()
+        self.events: CallEventSink = NO_EVENTS  # live view of the call (the console); set by the runtime
 
         self.audio_ms = 0  # audio time: 20 ms per inbound frame
         self._preroll: list[bytes] = []
@@ -369,6 +371,7 @@ class CallSession:
             return  # the caller has started a new utterance since
         if self._voiced_end > len(audio):
             self._commit_pause()  # the caller went on while this pass (made in the pause) ran
+        self.events.hearing(text)
         if text and (self._prepared is None or self._prepared.text != text) and not lines.is_backchannel(text):
             self._prepare_reply(text)
         if self._final_wanted and self.detector.in_speech:
@@ -442,6 +445,7 @@ class CallSession:
             self._quiet_since_ms = self.audio_ms
             return
         # The caller's words of this turn are known here (turn.caller_text); the AI's below (turn.ai_text).
+        self.events.caller_said(turn.index, text, timings)
         # 2. Reply: the real call, with the prepared (dry-run) reply used if it is ready for the same text.
         real = self._spawn(self.replies.manage(self.call, text), "manage")
         prepared = self._prepared if self._prepared is not None and self._prepared.text == text else None
@@ -460,6 +464,7 @@ class CallSession:
         if speculative:
             metrics.SPECULATIVE_TURNS.inc()
         turn.ai_text, turn.intent, turn.stage = reply.text, reply.intent, reply.stage
+        self.events.ai_said(turn.index, reply.text, intent=reply.intent, stage=reply.stage, kind=turn.kind)
         # 3. Audio: prepared, cached, or streamed from the TTS engine.
         await self._speak(turn, reply.text, last_voiced=last_voiced, after=reply_done, prepared=prepared)
         self._spawn(self._confirm(turn, real, reply), "confirm")
@@ -511,6 +516,7 @@ class CallSession:
         """The reply went out on a partial transcript: the record keeps what the caller said in full."""
         with contextlib.suppress(Exception):
             turn.caller_text = await self._transcribe_now(utterance) or turn.caller_text
+            self.events.caller_said(turn.index, turn.caller_text, turn.timings_ms)
 
     async def _confirm(self, turn: Turn, real: asyncio.Task[Reply], sent: Reply) -> None:
         """The state-changing manage call: it decides termination; a different reply than sent is logged."""
@@ -591,6 +597,7 @@ class CallSession:
         text = table.get(self.call.language) or table["en-US"]
         turn = Turn(index=self._next_turn_index(), ai_text=text, kind=kind)
         self.turns.append(turn)
+        self.events.ai_said(turn.index, text, intent=None, stage=None, kind=kind)
         await self._speak(turn, text, last_voiced=None, after=self.clock())
         self._quiet_since_ms = self.audio_ms
 

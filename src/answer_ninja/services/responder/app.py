@@ -25,6 +25,7 @@ from answer_ninja.ops.store import IncidentStore, incident_to_dict
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.auth.dependencies import operator, public
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.responder import console_api
 
 SPEC = ServiceSpec(
     name="responder",
@@ -63,6 +64,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
 
     ctx.on_startup.append(start)
     ctx.on_shutdown.append(shutdown)
+    console_api.install(app, ctx, store)  # service board, budgets, drills, status page data (the console)
 
     def incident_or_404(incident_id: str) -> Incident:
         found = store.get(incident_id)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.settings import Settings
+from answer_ninja.services.user_management import notification_views
 from answer_ninja.services.user_management.accounts import passwords_of
 from answer_ninja.services.user_management.body_limit import BodyLimitMiddleware
 from answer_ninja.services.user_management.numbers import router as numbers_router
@@ -44,6 +45,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     ctx.on_shutdown.append(_close_passwords)
     app.include_router(router)
     app.include_router(numbers_router)
+    app.include_router(notification_views.router)  # where call summaries go (the console's settings page)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
