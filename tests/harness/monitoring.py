@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from tests.harness.credentials import OPERATOR_TOKEN, operator_headers
 from tests.harness.kube import REPO
 from tests.harness.servers import free_port, wait_for_port
 
@@ -52,8 +53,9 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"{what}: not within {timeout}s")
 
 
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -257,7 +259,7 @@ class AlertingPipeline:
     slack: WebhookRecorder
 
     def incidents(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = _get_json(self.responder_url + "/incidents")
+        found: list[dict[str, Any]] = _get_json(self.responder_url + "/incidents", operator_headers())
         return found
 
     def notifications(self, alertname: str, status: str) -> list[float]:
@@ -292,6 +294,7 @@ def alerting_pipeline(
         "RESPONDER_READY_TIMEOUT_SECONDS": "30",
         "RESPONDER_SYNTHETIC_CALL": "false",
         "SHUTDOWN_GRACE_SECONDS": "2",
+        "OPERATOR_TOKEN": OPERATOR_TOKEN,  # the incidents are the operator's to read
     }
     for name in ("REDIS_URL", "LLM_BASE_URL", "SLACK_WEBHOOK_URL", "PROMETHEUS_URL"):
         env.pop(name, None)

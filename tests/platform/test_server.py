@@ -20,12 +20,14 @@ pytestmark = pytest.mark.integration
 SLOW_SERVICE = textwrap.dedent(
     """
     import asyncio, sys
+    from fastapi import Depends
     from answer_ninja.platform.app_factory import ServiceSpec, create_service_app
+    from answer_ninja.platform.auth.rules import public
     from answer_ninja.platform.server import serve_app
     from answer_ninja.platform.settings import load_settings
 
     def configure(app, ctx):
-        @app.get("/slow")
+        @app.get("/slow", dependencies=[Depends(public("a test route"))])
         async def slow() -> dict:
             await asyncio.sleep(1.5)
             return {"finished": True}

@@ -13,14 +13,17 @@ from answer_ninja.platform.settings import Settings, load_settings
 from answer_ninja.services.conversation_engine.app import create_app
 from tests.harness.credentials import SECRETS, service_headers
 
-# conversation-engine is called by the voice loop; the tests call it as realtime-processor does.
-VOICE_LOOP = service_headers("realtime-processor", "conversation-engine")
+
+def voice_loop_headers() -> dict[str, str]:
+    """conversation-engine is called by the voice loop; the tests call it as realtime-processor does. Minted per
+    client, not at import: a token lives five minutes and a test run lasts longer."""
+    return service_headers("realtime-processor", "conversation-engine")
 
 
 async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=VOICE_LOOP) as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=voice_loop_headers()) as client:
             yield client
 
 
