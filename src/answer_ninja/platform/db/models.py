@@ -75,6 +75,8 @@ class User(Base):
     # Bumped on every change phone-gateway routes on (preferences, numbers, whitelist): its cached answers carry
     # the version they were made at, so a changed user is refetched without refetching the whole whitelist.
     routing_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by a password reset: tokens issued before it are refused everywhere (platform/auth/dependencies.py).
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
