@@ -58,6 +58,7 @@ def never_ready_argv(service: str) -> list[str]:
     never gets ready where it should (a revision may change flags, never run another program)."""
     return [*service_argv(service, free_loopback_port())]
 
+
 BAD_CONFIG = {"LOG_LEVEL": "LOUD"}
 TOO_LITTLE_MEMORY = "16Mi"
 
