@@ -11,7 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from answer_ninja.catalogue import SERVICES
 from tests.harness.credentials import SECRETS, operator_headers, supervisor_headers
@@ -29,7 +29,7 @@ class LocalStack:
     """``answer-ninja up`` in a scratch data directory, every port chosen free, so tests never collide."""
 
     # Control API addresses of the stacks made in this process (the helpers send them the supervisor's token).
-    supervisor_urls: set[str] = set()
+    supervisor_urls: ClassVar[set[str]] = set()
 
     def __init__(
         self,

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable, Iterator
 import httpx
 import pytest
 
-from answer_ninja.ops.platforms.base import InstanceState, ResourceLimits
 from answer_ninja.ops.drills import never_ready_argv
+from answer_ninja.ops.platforms.base import InstanceState, ResourceLimits
 from answer_ninja.ops.platforms.local import LocalPlatform, _parse_memory
 from answer_ninja.platform.settings import load_settings
 from tests.harness.credentials import SUPERVISOR_TOKEN
@@ -72,7 +72,8 @@ def test_config_snapshot_patch_restore(stack: LocalStack) -> None:
 
 def test_bad_release_then_rollback_to_previous(stack: LocalStack) -> None:
     async def work(platform: LocalPlatform) -> None:
-        number = await platform.deploy("phone-gateway", env={}, argv=never_ready_argv("phone-gateway"), change_cause="never ready")
+        argv = never_ready_argv("phone-gateway")
+        number = await platform.deploy("phone-gateway", env={}, argv=argv, change_cause="never ready")
         assert number == 2
         assert not await platform.wait_ready("phone-gateway", timeout=2)
         revisions = await platform.revisions("phone-gateway")
