@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     internal_secret: SecretStr | None = None  # signs service-to-service tokens (unset: internal calls refused)
     operator_token: SecretStr | None = None  # the operator's machine (answer-ninja commands) as an operator
     supervisor_token: SecretStr | None = None  # the local supervisor's control API
+    # Alertmanager's bearer token for the responder's POST /alerts (http_config.authorization; unset: refused)
+    alertmanager_token: SecretStr | None = None
 
     # Optional cloud providers: absence means "use the local default and report degraded where it matters".
     azure_speech_key: SecretStr | None = None

@@ -24,6 +24,7 @@ SECRET_KEYS = frozenset(
         "AZURE_SPEECH_KEY",
         "AZURE_OPENAI_API_KEY",
         "TWILIO_AUTH_TOKEN",
+        "ALERTMANAGER_TOKEN",
     }
 )
 # Meaningless in a cluster: the local supervisor's settings, and a kubeconfig path (pods use their ServiceAccount).

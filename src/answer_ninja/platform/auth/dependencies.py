@@ -35,12 +35,14 @@ __all__ = [
     "Principal",
     "UserClaims",
     "UserId",
+    "alertmanager",
     "caller",
     "current_claims",
     "current_user_id",
     "forbidden",
     "operator",
     "public",
+    "secret_bearer",
     "service_caller",
     "unauthorized",
 ]
@@ -210,3 +212,28 @@ def caller(
 # An operator: a person with the operator role, or the operator's machine (OPERATOR_TOKEN).
 operator = caller(operators=True)
 OperatorPrincipal = Depends(operator)
+
+
+# --- machines holding one shared secret (Alertmanager) --------------------------------------------------------
+
+
+def secret_bearer(setting: str, rule: AccessRule) -> Callable[..., Awaitable[None]]:
+    """``Authorization: Bearer <the secret in settings.<setting>>``, compared in constant time; refused with
+    "not configured" while the secret is unset (default deny, never an open door)."""
+
+    async def check(
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        ctx: ServiceContext = Depends(context_of),
+    ) -> None:
+        if not is_configured(ctx, setting):
+            raise unauthorized(f"{setting.upper()} is not configured here: this door is closed")
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise unauthorized(f"missing bearer token ({setting.upper()})")
+        if not hmac.compare_digest(credentials.credentials.encode(), secret_bytes(ctx, setting)):
+            raise unauthorized(f"invalid {setting.upper()}")
+
+    return mark(check, rule)
+
+
+# Alertmanager's webhook: http_config.authorization credentials = ALERTMANAGER_TOKEN.
+alertmanager = secret_bearer("alertmanager_token", AccessRule("alertmanager", "Alertmanager (ALERTMANAGER_TOKEN)"))
