@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from answer_ninja.platform.auth.stream_tokens import issue_stream_token, stream_key
 from answer_ninja.platform.auth.tokens import ServiceTokenIssuer
 
 INTERNAL_SECRET = "test-internal-secret-0123456789abcdef"
@@ -32,3 +33,27 @@ def operator_headers(token: str = OPERATOR_TOKEN) -> dict[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def stream_token(
+    call_id: str,
+    *,
+    user_id: str | None = None,
+    language: str = "",
+    persona: str = "polite",
+    max_call_seconds: float = 180.0,
+    carrier: str = "twilio",
+    secret: str = INTERNAL_SECRET,
+    now: float | None = None,
+) -> str:
+    """A media stream token as phone-gateway mints it (for tests that play the carrier without the gateway)."""
+    return issue_stream_token(
+        stream_key(secret.encode()),
+        call_id=call_id,
+        user_id=user_id,
+        language=language,
+        persona=persona,
+        max_call_seconds=max_call_seconds,
+        carrier=carrier,
+        now=now,
+    )
