@@ -24,6 +24,8 @@ SECRET_KEYS = frozenset(
         "AZURE_SPEECH_KEY",
         "AZURE_OPENAI_API_KEY",
         "TWILIO_AUTH_TOKEN",
+        "ACS_WEBHOOK_SECRET",
+        "CARRIER_WEBHOOK_SECRET",
     }
 )
 # Meaningless in a cluster: the local supervisor's settings, and a kubeconfig path (pods use their ServiceAccount).

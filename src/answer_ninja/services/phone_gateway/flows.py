@@ -252,6 +252,11 @@ async def fall_back_to_ai(ctx: ServiceContext, *, call_id: str) -> dict[str, str
     return with_stream_token(ctx, stream_parameters(call_id, lookup), carrier=record.carrier)
 
 
+async def find_call(ctx: ServiceContext, *, carrier: str, carrier_call_id: str) -> CallRecord | None:
+    async with ctx.require_database().session() as session:
+        return await service.find_by_carrier_id(session, carrier=carrier, carrier_call_id=carrier_call_id)
+
+
 async def update_status(
     ctx: ServiceContext,
     *,

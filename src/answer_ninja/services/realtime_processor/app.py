@@ -9,8 +9,9 @@ from fastapi import Depends, FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
-from answer_ninja.platform.auth.dependencies import Principal, caller, public
+from answer_ninja.platform.auth.dependencies import Principal, caller
 from answer_ninja.platform.auth.keys import is_configured, secret_bytes
+from answer_ninja.platform.auth.rules import AccessRule, mark
 from answer_ninja.platform.auth.stream_tokens import stream_key
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
@@ -32,6 +33,13 @@ SPEC = ServiceSpec(
     calls=("conversation-engine",),
     soft_calls=(),
 )
+
+
+def stream_door() -> None:
+    """The media sockets' rule: the stream token is checked on the first message (the StreamGuard)."""
+
+
+mark(stream_door, AccessRule("stream", "a carrier with phone-gateway's signed single-use stream token"))
 
 
 def _stream_guard(ctx: ServiceContext) -> StreamGuard:
@@ -79,7 +87,7 @@ def make_configure(
         # Media streams: no HTTP credential (carriers send none); each stream must present phone-gateway's signed,
         # single-use stream token (Twilio: the start message's customParameters; ACS: the URL's ?token=), checked
         # by the StreamGuard before any call starts.
-        stream = [Depends(public("carrier media stream: the signed single-use stream token is checked per stream"))]
+        stream = [Depends(stream_door)]
 
         @app.websocket("/media/twilio", dependencies=stream)
         async def twilio_media_stream(websocket: WebSocket) -> None:

@@ -116,9 +116,7 @@ class BadFrameError(Exception):
         self.code = code
 
 
-def _call_request(
-    claims: StreamClaims, params: Mapping[str, str], *, carrier_call_id: str
-) -> CallRequest:
+def _call_request(claims: StreamClaims, params: Mapping[str, str], *, carrier_call_id: str) -> CallRequest:
     """Our call's identity and limits, from the signed claims only. ``params`` (Twilio's <Parameter>s or the ACS
     URL's query) may add the caller's number for the record and, for a probe call with no user whose token leaves
     the language open, the language; nothing else the client sends is read."""
