@@ -126,7 +126,7 @@ def _claims(claims: dict[str, Any]) -> StreamClaims:
     return StreamClaims(
         call_id=call_id,
         user_id=str(claims.get("sub") or "") or None,
-        language=str(claims.get("language") or "zh-CN"),
+        language=str(claims.get("language") or ""),  # empty: left open (a probe call, no user)
         persona=str(claims.get("persona") or "polite"),
         max_call_seconds=max_seconds,
         carrier=str(claims.get("carrier") or "twilio"),
