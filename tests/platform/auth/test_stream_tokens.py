@@ -71,7 +71,7 @@ def test_expired_after_its_minute() -> None:
 
 
 def test_tampered_claims_break_the_signature() -> None:
-    header, payload, signature = token().split(".")
+    header, _payload, signature = token().split(".")
     forged_payload = jwt.utils.base64url_encode(b'{"call_id":"victim","max_call_seconds":99999}').decode()
     with pytest.raises(StreamTokenError) as refused:
         verify_stream_token(KEY, f"{header}.{forged_payload}.{signature}")
