@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
+
+import httpx
 
 from answer_ninja.platform.auth.stream_tokens import issue_stream_token, stream_key
 from answer_ninja.platform.auth.tokens import ServiceTokenIssuer
@@ -11,6 +14,7 @@ INTERNAL_SECRET = "test-internal-secret-0123456789abcdef"
 OPERATOR_TOKEN = "test-operator-token-0123456789abcdef"
 JWT_SECRET = "test-jwt-secret-that-is-long-enough-0123456789"
 PROFILE_HASH_SECRET = "test-profile-hash-secret-0123456789"
+CARRIER_WEBHOOK_SECRET = "test-carrier-webhook-secret-0123456789"
 
 # Settings overrides that configure every secret (so nothing is degraded for want of one).
 SECRETS: dict[str, Any] = {
@@ -29,6 +33,19 @@ def service_headers(issuer: str, audience: str, *, secret: str = INTERNAL_SECRET
 def operator_headers(token: str = OPERATOR_TOKEN) -> dict[str, str]:
     """What the operator's machine (answer-ninja commands) sends."""
     return {"Authorization": f"Bearer {token}"}
+
+
+class WebhookSigner(httpx.Auth):
+    """Signs each request's body as a carrier posting the generic webhook does (X-Webhook-Signature)."""
+
+    def __init__(self, secret: str = CARRIER_WEBHOOK_SECRET) -> None:
+        self.secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        from answer_ninja.telephony.webhook_auth import WEBHOOK_SIGNATURE_HEADER, sign_body
+
+        request.headers[WEBHOOK_SIGNATURE_HEADER] = sign_body(self.secret, request.content)
+        yield request
 
 
 def bearer(token: str) -> dict[str, str]:
