@@ -177,8 +177,9 @@ def silent_call_lags(stack: LocalStack, console: ConsoleClient, calls: int, seco
     async def all_calls() -> None:
         jobs = []
         for index in range(calls):
-            status, body = stack.post(stack.url("phone-gateway") + "/webhook/incoming-call",
-                                      {"from": f"+8613700{index:06d}", "to": HOSTED}, headers={})  # fmt: skip
+            status, body = stack.post(
+                stack.url("phone-gateway") + "/webhook/incoming-call", {"from": f"+8613700{index:06d}", "to": HOSTED}
+            )  # the operator's token; fmt: skip
             assert status == 200, body
             assert body["decision"] == "ai", body
             stop = threading.Event()

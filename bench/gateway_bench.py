@@ -37,15 +37,18 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.harness.credentials import WebhookSigner
 from tests.harness.servers import PostgresServer, RedisServer, free_port, wait_for_port
 
 from answer_ninja.platform.db.migrate import upgrade
+from answer_ninja.telephony.webhook_auth import sign_body
 
 SERVICES = ("phone-gateway", "user-management", "profile-analytics")
 WHITELIST_SIZE = 200
 SPAMMERS = 20
 REPORTERS = 3  # distinct reporters a number needs before it is rejected for everyone
 OPERATOR_TOKEN = "bench-operator-token-0123456789abcdef"
+WEBHOOK_SECRET = "bench-carrier-webhook-secret-0123456789abcdef"
 BIG_WHITELIST = 30_000
 PASSWORD = "benchmark password"
 REAL_NUMBER = "+8613900000001"
@@ -113,7 +116,9 @@ async def seed(urls: dict[str, str], users: int, database_url: str) -> None:
                 headers={"Authorization": f"Bearer {token}"},
             )
             imported.raise_for_status()
-    async with httpx.AsyncClient(base_url=urls["phone-gateway"], timeout=60) as gateway:
+    async with httpx.AsyncClient(
+        base_url=urls["phone-gateway"], timeout=60, auth=WebhookSigner(WEBHOOK_SECRET)
+    ) as gateway:
         for s in range(SPAMMERS):
             for i in range(REPORTERS):
                 call = await gateway.post("/webhook/incoming-call", json={"from": spammer(s), "to": hosted(i)})
@@ -165,7 +170,9 @@ async def big_whitelist(urls: dict[str, str], database_url: str) -> dict[str, fl
         await task
         response.raise_for_status()
     since = time.time()
-    async with httpx.AsyncClient(base_url=urls["phone-gateway"], timeout=60) as gateway:
+    async with httpx.AsyncClient(
+        base_url=urls["phone-gateway"], timeout=60, auth=WebhookSigner(WEBHOOK_SECRET)
+    ) as gateway:
         callers = [f"+86136{n * 150:08d}" if n % 2 else f"+86151{n:08d}" for n in range(200)]
         for caller in callers:
             (await gateway.post("/webhook/incoming-call", json={"from": caller, "to": hosted(0)})).raise_for_status()
@@ -203,15 +210,22 @@ def request_mix(users: int, count: int = 4000) -> list[dict[str, str]]:
 
 
 def wrk_script(path: Path, bodies: list[dict[str, str]]) -> None:
-    lines = ",\n".join("  " + json.dumps(json.dumps(body)) for body in bodies)
+    """Each body with its carrier signature (X-Webhook-Signature), as a carrier posting the webhook sends it."""
+    texts = [json.dumps(body) for body in bodies]
+    lines = ",\n".join("  " + json.dumps(text) for text in texts)
+    signatures = ",\n".join("  " + json.dumps(sign_body(WEBHOOK_SECRET, text.encode())) for text in texts)
     path.write_text(
         "wrk.method = 'POST'\n"
         "wrk.headers['Content-Type'] = 'application/json'\n"
         f"local bodies = {{\n{lines}\n}}\n"
+        f"local signatures = {{\n{signatures}\n}}\n"
         "local i = 0\n"
         "request = function()\n"
         "  i = i % #bodies + 1\n"
-        "  return wrk.format(nil, '/webhook/incoming-call', nil, bodies[i])\n"
+        "  local headers = {}\n"
+        "  for name, value in pairs(wrk.headers) do headers[name] = value end\n"
+        "  headers['X-Webhook-Signature'] = signatures[i]\n"
+        "  return wrk.format(nil, '/webhook/incoming-call', headers, bodies[i])\n"
         "end\n"
         "done = function(summary, latency, requests)\n"
         "  io.write(string.format('errors %d %d %d %d\\n', summary.errors.connect, summary.errors.read,"
@@ -305,6 +319,7 @@ def main() -> None:
             "PROFILE_HASH_SECRET": "bench-hash-secret-0123456789abcdef",
             "INTERNAL_SECRET": "bench-internal-secret-0123456789abcdef",
             "OPERATOR_TOKEN": OPERATOR_TOKEN,
+            "CARRIER_WEBHOOK_SECRET": WEBHOOK_SECRET,  # the bench signs each webhook body as a carrier does
             "REGISTER_ADDRESS_LIMIT_PER_HOUR": "100000",  # the seeding registers every user from loopback
             "DATA_DIR": str(scratch),
             "LOG_JSON": "true",

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.credentials import SECRETS, operator_headers  # noqa: E402
+from tests.harness.credentials import SECRETS, operator_headers, stream_token  # noqa: E402
 from tests.harness.servers import free_port, wait_for_port  # noqa: E402
 
 from answer_ninja.speech.simulator import (  # noqa: E402
@@ -308,7 +308,11 @@ async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets
                     number += 1
                     server = servers[loop]
                     call_id = f"bench-{number}-{loop}-{script.name}"
-                    parameters = {"call_id": call_id, "language": script.language, "carrier": "loopback"}
+                    # The stream token phone-gateway would give (the bench plays the carrier without the gateway).
+                    parameters = {
+                        "call_id": call_id,
+                        "token": stream_token(call_id, language=script.language, carrier="loopback"),
+                    }
                     clips = audio[(script.name, pauses)]
                     result = await SimulatedCaller(script, clips, ws_url=server.ws_url, parameters=parameters).run()
                     record = await fetch_record(server.url, call_id)
@@ -368,7 +372,8 @@ async def _callers(ws_url: str, count: int, tag: str, stagger: float) -> list[li
 
     async def one(index: int) -> list[float | None]:
         await asyncio.sleep(index * stagger)
-        parameters = {"call_id": f"{tag}-{index}", "language": "en-US", "carrier": "loopback"}
+        call_id = f"{tag}-{index}"
+        parameters = {"call_id": call_id, "token": stream_token(call_id, language="en-US", carrier="loopback")}
         try:
             result = await SimulatedCaller(script, audio, ws_url=ws_url, parameters=parameters).run()
         except (OSError, TimeoutError) as error:  # refused or timed out: counted as a call with no answers

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
+import httpx
+
+from answer_ninja.platform.auth.stream_tokens import issue_stream_token, stream_key
 from answer_ninja.platform.auth.tokens import ServiceTokenIssuer
 
 INTERNAL_SECRET = "test-internal-secret-0123456789abcdef"
@@ -12,6 +16,7 @@ JWT_SECRET = "test-jwt-secret-that-is-long-enough-0123456789"
 PROFILE_HASH_SECRET = "test-profile-hash-secret-0123456789"
 SUPERVISOR_TOKEN = "test-supervisor-token-0123456789abcdef"
 ALERTMANAGER_TOKEN = "test-alertmanager-token-0123456789abcdef"
+CARRIER_WEBHOOK_SECRET = "test-carrier-webhook-secret-0123456789"
 
 # Settings overrides that configure every secret (so nothing is degraded for want of one).
 SECRETS: dict[str, Any] = {
@@ -44,5 +49,42 @@ def alertmanager_headers(token: str = ALERTMANAGER_TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+class WebhookSigner(httpx.Auth):
+    """Signs each request's body as a carrier posting the generic webhook does (X-Webhook-Signature)."""
+
+    def __init__(self, secret: str = CARRIER_WEBHOOK_SECRET) -> None:
+        self.secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        from answer_ninja.telephony.webhook_auth import WEBHOOK_SIGNATURE_HEADER, sign_body
+
+        request.headers[WEBHOOK_SIGNATURE_HEADER] = sign_body(self.secret, request.content)
+        yield request
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def stream_token(
+    call_id: str,
+    *,
+    user_id: str | None = None,
+    language: str = "",
+    persona: str = "polite",
+    max_call_seconds: float = 180.0,
+    carrier: str = "twilio",
+    secret: str = INTERNAL_SECRET,
+    now: float | None = None,
+) -> str:
+    """A media stream token as phone-gateway mints it (for tests that play the carrier without the gateway)."""
+    return issue_stream_token(
+        stream_key(secret.encode()),
+        call_id=call_id,
+        user_id=user_id,
+        language=language,
+        persona=persona,
+        max_call_seconds=max_call_seconds,
+        carrier=carrier,
+        now=now,
+    )

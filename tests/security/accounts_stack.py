@@ -124,7 +124,11 @@ class AccountsStack:
 
 
 def accounts_stack(
-    tmp_path: Path, postgres_server: PostgresServer, redis_server: RedisServer, **env: str
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    services: tuple[str, ...] = SERVICES,
+    **env: str,
 ) -> Iterator[AccountsStack]:
     """The stack for one test module (call it from a module-scoped fixture)."""
     database_url = postgres_server.create_database("sec_" + uuid.uuid4().hex[:12])
@@ -135,7 +139,7 @@ def accounts_stack(
     client.close()
     local = LocalStack(
         tmp_path,
-        services=SERVICES,
+        services=services,
         env={
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_server.url,

@@ -50,7 +50,7 @@ def people(stack: LocalStack) -> Iterator[dict[str, ConsoleClient]]:
 def alices_call(stack: LocalStack, people: dict[str, ConsoleClient]) -> str:
     """A live AI call to Alice's number (generic webhook: the record exists from the first ring)."""
     status, body = stack.post(
-        stack.url("phone-gateway") + "/webhook/incoming-call", {"from": "+8613800138000", "to": HOSTED_A}, headers={}
+        stack.url("phone-gateway") + "/webhook/incoming-call", {"from": "+8613800138000", "to": HOSTED_A}
     )
     assert status == 200, body
     assert body["decision"] == "ai"

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from answer_ninja.cli import app
-from answer_ninja.cli.common import console, err_console, operator_headers, settings_or_exit
+from answer_ninja.cli.common import console, err_console, machine_credential, operator_headers, settings_or_exit
 from answer_ninja.platform.settings import Settings
 
 
@@ -37,7 +37,7 @@ async def _fetch_record(settings: Settings, call_id: str) -> dict[str, Any] | No
 async def _place(settings: Settings, caller: str, dialled: str, call_sid: str) -> tuple[str, dict[str, str]]:
     from answer_ninja.telephony.loopback import LoopbackCarrier
 
-    carrier = LoopbackCarrier(settings.phone_gateway_url)
+    carrier = LoopbackCarrier(settings.phone_gateway_url, auth_token=machine_credential(settings, "TWILIO_AUTH_TOKEN"))
     try:
         answer = await carrier.place_call(caller=caller, dialled=dialled, call_sid=call_sid)
     finally:
@@ -45,6 +45,29 @@ async def _place(settings: Settings, caller: str, dialled: str, call_sid: str) -
     if answer.decision != "ai" or not answer.stream_url:
         raise typer.BadParameter(f"phone-gateway answered {answer.decision!r}, not the AI", param_hint="--to")
     return answer.stream_url, dict(answer.parameters)
+
+
+def _direct_parameters(settings: Settings, caller: str) -> dict[str, str]:
+    """A probe call straight to realtime-processor: the operator's machine holds INTERNAL_SECRET, so it signs the
+    stream token phone-gateway would have given (no user; the caller picks the language)."""
+    from answer_ninja.platform.auth.stream_tokens import issue_stream_token, stream_key
+
+    secret = machine_credential(settings, "INTERNAL_SECRET")
+    if not secret:
+        raise typer.BadParameter(
+            "INTERNAL_SECRET is not set here: --direct cannot sign a stream token", param_hint="--direct"
+        )
+    call_id = uuid.uuid4().hex
+    token = issue_stream_token(
+        stream_key(secret.encode()),
+        call_id=call_id,
+        user_id=None,
+        language="",
+        persona="polite",
+        max_call_seconds=180.0,
+        carrier="loopback",
+    )
+    return {"call_id": call_id, "caller": caller, "token": token}
 
 
 async def _run_call(settings: Settings, name: str, dialled: str | None, direct: bool) -> int:
@@ -59,7 +82,7 @@ async def _run_call(settings: Settings, name: str, dialled: str | None, direct: 
     audio = await synthesize_script(script, voices)
     if direct:
         ws_url = _ws_url(settings.realtime_processor_url, "/media/twilio")
-        parameters = {"call_id": uuid.uuid4().hex, "carrier": "loopback", "caller": script.caller}
+        parameters = _direct_parameters(settings, script.caller)
     else:
         call_sid = "CA" + uuid.uuid4().hex
         ws_url, parameters = await _place(settings, script.caller, dialled or settings.synthetic_probe_number, call_sid)
@@ -79,7 +102,7 @@ async def _follow_update(settings: Settings, call_sid: str) -> None:
     carrier reports it answered), a <Hangup> ends the call."""
     from answer_ninja.telephony.loopback import LoopbackCarrier
 
-    carrier = LoopbackCarrier(settings.phone_gateway_url)
+    carrier = LoopbackCarrier(settings.phone_gateway_url, auth_token=machine_credential(settings, "TWILIO_AUTH_TOKEN"))
     try:
         update = await carrier.fetch_update(call_sid)
         if update is not None and update.decision == "transfer":

@@ -23,6 +23,15 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(code=2) from None
 
 
+def machine_credential(settings: Settings, name: str) -> str | None:
+    """A secret the operator's machine holds (e.g. TWILIO_AUTH_TOKEN for the loopback carrier): the settings
+    (environment) first, then DATA_DIR/secrets.json."""
+    configured = getattr(settings, name.lower(), None)
+    if configured is not None and configured.get_secret_value():
+        return str(configured.get_secret_value())
+    return machine_secret(settings.data_dir, name)
+
+
 def operator_headers(settings: Settings) -> dict[str, str]:
     """The operator's machine credential (OPERATOR_TOKEN from the environment, else DATA_DIR/secrets.json), so
     commands reach operator routes without the operator typing a token. Empty when there is none: the service

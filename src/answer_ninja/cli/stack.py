@@ -126,9 +126,9 @@ def status() -> None:
             row["ready"],
         )
     console.print(table)
-    voice = _voice_line(rows)
-    if voice:
-        console.print(voice)
+    for line in (_voice_line(rows), _carriers_line(rows)):
+        if line:
+            console.print(line)
 
 
 def _voice_line(rows: list[dict[str, Any]]) -> str:
@@ -142,3 +142,20 @@ def _voice_line(rows: list[dict[str, Any]]) -> str:
         return ""
     voices = details.get("voice") or {}
     return "realtime-processor voice: " + "; ".join(f"{lang} {name}" for lang, name in voices.items()) if voices else ""
+
+
+def _carriers_line(rows: list[dict[str, Any]]) -> str:
+    """Which carriers phone-gateway accepts webhooks from (its /health details): "not configured" is refused."""
+    port = next((row["port"] for row in rows if row["name"] == "phone-gateway" and row.get("pid")), None)
+    if port is None:
+        return ""
+    try:
+        details = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2.0).json().get("details", {})
+    except (httpx.HTTPError, ValueError):
+        return ""
+    carriers = details.get("carriers") or {}
+    return (
+        "phone-gateway carriers: " + "; ".join(f"{name} {state}" for name, state in carriers.items())
+        if carriers
+        else ""
+    )

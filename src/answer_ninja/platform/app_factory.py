@@ -233,6 +233,8 @@ def create_service_app(
             "failed": failed,
             "warnings": [result.name for result in results if not result.ok and not result.required],
             "checks": {result.name: result.as_dict() for result in results},
+            # What is configured and what is not (e.g. phone-gateway's carriers), visible without failing readiness.
+            "details": ctx.health.details,
         }
         return JSONResponse(status_code=200 if not failed else 503, content=body)
 

@@ -27,6 +27,10 @@ class Cache(Protocol):
 
     async def incr(self, key: str, *, ttl_seconds: float | None = None) -> int: ...
 
+    async def add(self, key: str, *, ttl_seconds: float) -> bool:
+        """Set ``key`` only if it is absent (Redis SET NX): True for the first caller, False for every other."""
+        ...
+
     async def ping(self, timeout: float) -> None: ...
 
     async def close(self) -> None: ...
@@ -86,6 +90,12 @@ class MemoryCache:
             self._store(key, str(value), ttl_seconds)
         return value
 
+    async def add(self, key: str, *, ttl_seconds: float) -> bool:
+        if self._live(key) is not None:
+            return False
+        self._store(key, "1", ttl_seconds)
+        return True
+
     async def ping(self, timeout: float) -> None:
         return None
 
@@ -130,6 +140,9 @@ class RedisCache:
                 pipe.pexpire(key, int(ttl_seconds * 1000), nx=True)
             results = await pipe.execute()
         return int(results[0])
+
+    async def add(self, key: str, *, ttl_seconds: float) -> bool:
+        return bool(await self.client.set(key, "1", px=max(1, int(ttl_seconds * 1000)), nx=True))
 
     async def ping(self, timeout: float) -> None:
         async with asyncio.timeout(timeout):

@@ -11,8 +11,17 @@ import os
 import secrets
 from pathlib import Path
 
-# Secrets every local process may need, by environment name.
-SERVICE_SECRETS = ("JWT_SECRET", "PROFILE_HASH_SECRET", "INTERNAL_SECRET", "OPERATOR_TOKEN")
+# Secrets every local process may need, by environment name. TWILIO_AUTH_TOKEN and CARRIER_WEBHOOK_SECRET are the
+# local loopback carrier's: it signs its webhooks with them exactly as Twilio (or a carrier) would, so the webhooks
+# stay locked on a laptop too (a real account's token, set in the environment, always wins).
+SERVICE_SECRETS = (
+    "JWT_SECRET",
+    "PROFILE_HASH_SECRET",
+    "INTERNAL_SECRET",
+    "OPERATOR_TOKEN",
+    "TWILIO_AUTH_TOKEN",
+    "CARRIER_WEBHOOK_SECRET",
+)
 # Only the supervisor and the one that drives it (the responder, the CLI) hold this one: it can stop everything.
 # ALERTMANAGER_TOKEN is the responder's alone (what Alertmanager sends to POST /alerts).
 SUPERVISOR_SECRETS = ("SUPERVISOR_TOKEN", "ALERTMANAGER_TOKEN")

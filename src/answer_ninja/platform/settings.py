@@ -102,8 +102,24 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     # --- phone-gateway, user-management, profile-analytics ---
-    # Twilio voice webhooks: X-Twilio-Signature is checked when the token is set (unset = local, unsigned).
+    # Twilio webhooks: X-Twilio-Signature (keyed by this token) is checked on every Twilio route; unset = Twilio's
+    # webhooks are refused (403 "twilio is not configured"). `answer-ninja up` generates one for the loopback carrier.
     twilio_auth_token: SecretStr | None = None
+    # ACS / Event Grid webhooks (/webhook/azure-events, /acs/callbacks): a shared secret in the URL's ?secret= or
+    # the X-Acs-Webhook-Secret header, and/or an Entra ID JWT (Authorization: Bearer) checked against the keys at
+    # ACS_JWT_JWKS_URL (or the PEM public key ACS_JWT_PUBLIC_KEY), audience ACS_JWT_AUDIENCE, issuer ACS_JWT_ISSUER.
+    # Neither set = ACS webhooks are refused (403 "acs is not configured").
+    acs_webhook_secret: SecretStr | None = None
+    acs_jwt_audience: str | None = None
+    acs_jwt_issuer: str | None = None
+    acs_jwt_jwks_url: str | None = None
+    acs_jwt_public_key: str | None = Field(default=None, description="PEM public key for ACS JWTs (tests, offline)")
+    # The generic JSON webhook (/webhook/incoming-call) from a carrier: X-Webhook-Signature: sha256=<hex HMAC-SHA256
+    # of the body keyed by this secret>. Unset = only services and the operator may use it (their own tokens).
+    carrier_webhook_secret: SecretStr | None = None
+    # DEV ONLY: carriers whose credentials are unset are let in from loopback clients (127.0.0.1/::1), with a
+    # warning at start and on every use. Never in production.
+    carrier_loopback_dev: bool = False
     # Twilio REST (TWILIO_ACCOUNT_SID below) also moves a live call ("Take the call"); unset = loopback simulates it.
     twilio_api_base_url: str | None = Field(default=None, description="Twilio REST base URL; unset = Twilio's own")
     # The public URL carriers reach phone-gateway at, for absolute callback URLs in call updates (unset = relative).
@@ -175,6 +191,9 @@ class Settings(BaseSettings):
     tts_presynthesize_templates: bool = True
     # Prepared Mandarin lines in Kokoro-82M's natural voice (Apache-2.0; slow, so live replies stay on espeak-ng).
     tts_natural_voice: bool = True
+    # Media streams one process carries at once (each holds a VAD, a Whisper share, a reply loop); past it a new
+    # stream is closed with 1013 "try again later" and counted, rather than slowing every live call down.
+    media_max_sessions: int = Field(default=32, ge=1, le=10_000)
 
     # --- console (the browser face, port 3006) and notifications ---
     # Session cookies carry Secure when the console is served over https; set true behind a TLS-terminating proxy.

@@ -18,11 +18,12 @@ import uvicorn
 
 from answer_ninja.platform.server import build_app
 from answer_ninja.platform.settings import Settings, load_settings
-from tests.harness.credentials import SECRETS, operator_headers, service_headers
+from tests.harness.credentials import CARRIER_WEBHOOK_SECRET, SECRETS, operator_headers, service_headers
 from tests.harness.servers import free_port, wait_for_port
 
 MY_SERVICES = ("phone-gateway", "user-management", "profile-analytics")
 TWILIO_TOKEN = "test-twilio-auth-token-0123456789"
+ACS_SECRET = "test-acs-webhook-secret-0123456789"
 
 
 @dataclass
@@ -90,6 +91,8 @@ def live_services(
         redis_url=redis_url,
         **SECRETS,
         twilio_auth_token=TWILIO_TOKEN,
+        acs_webhook_secret=ACS_SECRET,
+        carrier_webhook_secret=CARRIER_WEBHOOK_SECRET,
         phone_gateway_url=urls["phone-gateway"],
         user_management_url=urls["user-management"],
         profile_analytics_url=urls["profile-analytics"],

@@ -16,7 +16,9 @@ import pytest
 from answer_ninja.telephony import acs_events
 from answer_ninja.telephony.acs_events import AcsCallControl
 from answer_ninja.telephony.loopback import LoopbackAnswer, LoopbackCarrier
-from tests.services.phone_gateway.live import TWILIO_TOKEN, LiveServices, live_services
+from answer_ninja.telephony.webhook_auth import ACS_SECRET_HEADER
+from tests.harness.credentials import WebhookSigner
+from tests.services.phone_gateway.live import ACS_SECRET, TWILIO_TOKEN, LiveServices, live_services
 from tests.telephony.recorder import recorder
 from tests.telephony.test_acs_events import incoming_call_event
 
@@ -202,6 +204,7 @@ def test_event_grid_handshake_and_incoming_call_answered_through_the_sdk(
         )
         live.register("acs@example.com", HOSTED)
         with live.client("phone-gateway", as_service="responder") as gateway:
+            gateway.headers[ACS_SECRET_HEADER] = ACS_SECRET  # what the Event Grid subscription sends
             handshake = gateway.post(
                 "/webhook/azure-events",
                 json=[{"eventType": acs_events.VALIDATION_EVENT, "data": {"validationCode": "v-1"}}],
@@ -231,11 +234,13 @@ def test_event_grid_handshake_and_incoming_call_answered_through_the_sdk(
         answer = acs.requests[0]
         transport = urlsplit(answer.body["mediaStreamingOptions"]["transportUrl"])
         assert transport.path == "/media/acs"
-        # ACS has no stream parameters: realtime-processor reads the call's from the transport URL's query.
+        # ACS has no stream parameters: the signed stream token rides in the transport URL's query.
         parameters = parse_qs(transport.query)
         assert parameters["call_id"] == [handled["call_id"]]
-        assert {"persona", "language", "max_call_seconds"} <= set(parameters)
-        assert answer.body["callbackUri"].endswith(f"/acs/callbacks?call_id={handled['call_id']}")
+        assert {"token", "persona", "language", "max_call_seconds"} <= set(parameters)
+        callback = urlsplit(answer.body["callbackUri"])
+        assert callback.path == "/acs/callbacks"
+        assert parse_qs(callback.query) == {"call_id": [handled["call_id"]], "secret": [ACS_SECRET]}
 
 
 def test_a_burst_of_concurrent_calls_is_stored_once_each(live: LiveServices) -> None:
@@ -243,7 +248,8 @@ def test_a_burst_of_concurrent_calls_is_stored_once_each(live: LiveServices) -> 
     live.register("burst@example.com", HOSTED)
 
     async def burst() -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(base_url=live.url("phone-gateway"), timeout=30) as gateway:
+        carrier = WebhookSigner()  # the carrier signs each body (X-Webhook-Signature)
+        async with httpx.AsyncClient(base_url=live.url("phone-gateway"), timeout=30, auth=carrier) as gateway:
             bodies = [{"from": f"+86137{n:08d}", "to": HOSTED, "call_id": f"burst-{n % 40}"} for n in range(80)]
             responses = await asyncio.gather(*(gateway.post("/webhook/incoming-call", json=body) for body in bodies))
         return [response.json() for response in responses]

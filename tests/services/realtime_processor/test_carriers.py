@@ -25,7 +25,7 @@ from answer_ninja.speech.standins import FixedDelayTextToSpeech, ToneSpeechToTex
 from answer_ninja.speech.vad import EnergyVad
 from answer_ninja.telephony import acs_media, twilio_media
 from answer_ninja.telephony.codec import MULAW_FRAME_BYTES, PCM_FRAME_BYTES, frames, pcm16k_to_mulaw8k
-from tests.harness.credentials import SECRETS, operator_headers
+from tests.harness.credentials import SECRETS, operator_headers, stream_token
 from tests.harness.servers import free_port
 
 LINES = ["Hello, I am calling from the bank about a loan", "It has a very low interest rate", "Okay, bye then"]
@@ -92,7 +92,8 @@ def run_twilio_call(client: TestClient, call_id: str) -> TwilioPeer:
     with client.websocket_connect("/media/twilio") as ws:
         peer = TwilioPeer(ws)
         ws.send_text(twilio_media.connected_message())
-        params = {"call_id": call_id, "language": "en-US", "carrier": "loopback", "caller": "+12025550100"}
+        token = stream_token(call_id, language="en-US", carrier="loopback")
+        params = {"token": token, "caller": "+12025550100"}
         ws.send_text(twilio_media.start_message("MZ1", "CA-test-1", params))
         peer.drain()  # the greeting
         for line in LINES:
@@ -189,16 +190,17 @@ def test_existing_record_from_phone_gateway_is_completed_not_duplicated(
     assert len(record.transcript) >= 7
 
 
-def test_bad_twilio_message_closes_with_policy_violation(client: TestClient) -> None:
+def test_bad_twilio_message_closes_with_invalid_payload(client: TestClient) -> None:
     with client.websocket_connect("/media/twilio") as ws:
         ws.send_text(json.dumps({"event": "media", "streamSid": "MZ1"}))
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
-    assert closed.value.code == 1008
+    assert closed.value.code == 1007
 
 
 def test_acs_media_stream_answers_in_pcm_and_stops_audio_on_barge_in(client: TestClient) -> None:
-    with client.websocket_connect("/media/acs?call_id=acs-1&language=en-US") as ws:
+    token = stream_token("acs-1", language="en-US", carrier="acs")
+    with client.websocket_connect(f"/media/acs?token={token}") as ws:
         ws.send_text(acs_media.metadata_message("sub-1"))
         greeting = json.loads(ws.receive_text())
         assert greeting["kind"] == "AudioData"
@@ -243,7 +245,8 @@ def test_twilio_stop_ends_the_call_as_hung_up_by_the_caller(
 ) -> None:
     with client.websocket_connect("/media/twilio") as ws:
         peer = TwilioPeer(ws)
-        ws.send_text(twilio_media.start_message("MZ1", "CA-stop", {"call_id": "stop-1", "language": "zh-CN"}))
+        token = stream_token("stop-1", language="zh-CN")
+        ws.send_text(twilio_media.start_message("MZ1", "CA-stop", {"token": token}))
         peer.drain()  # the greeting, in Mandarin
         peer.send_pcm(tone(LINES[0], 1.2) + bytes(PCM_FRAME_BYTES * 25))
         peer.drain()
@@ -252,6 +255,6 @@ def test_twilio_stop_ends_the_call_as_hung_up_by_the_caller(
     record, turns = asyncio.run(fetch(sqlite_url, "stop-1"))
     assert record is not None
     assert record.outcome == "caller_hung_up"
-    assert record.carrier == "twilio"  # no carrier parameter: the stream is Twilio's
+    assert record.carrier == "twilio"  # the token's carrier
     assert sorted((turn.turn_index, turn.speaker) for turn in turns) == [(0, "ai"), (1, "ai"), (1, "caller")]
     assert turns[0].text == "喂，您好，请问哪位？"

@@ -25,6 +25,8 @@ SECRET_KEYS = frozenset(
         "AZURE_OPENAI_API_KEY",
         "TWILIO_AUTH_TOKEN",
         "ALERTMANAGER_TOKEN",
+        "ACS_WEBHOOK_SECRET",
+        "CARRIER_WEBHOOK_SECRET",
     }
 )
 # Meaningless in a cluster: the local supervisor's settings, and a kubeconfig path (pods use their ServiceAccount).

@@ -10,10 +10,13 @@ from fastapi import FastAPI
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.cache import RedisCache
+from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.phone_gateway import flows, invalidation, takeover
+from answer_ninja.services.phone_gateway import carrier_auth, flows, invalidation, takeover
 from answer_ninja.services.phone_gateway.views import router
 from answer_ninja.telephony.acs_events import AcsCallControl
+
+log = get_logger(__name__)
 
 SPEC = ServiceSpec(
     name="phone-gateway",
@@ -58,9 +61,31 @@ async def _stop_routing(ctx: ServiceContext) -> None:
     await flows.record_writer_of(ctx).stop()
 
 
+def _announce_carriers(ctx: ServiceContext) -> None:
+    """Which carriers' webhooks are open (/health and /ready details, `answer-ninja status`), said loudly.
+
+    A carrier that is not configured does not make the gateway unready: a deployment uses one carrier, and the
+    others must simply stay shut. With none configured no call can come in, which is a degradation worth seeing.
+    """
+    states = carrier_auth.carrier_states(ctx.settings)
+    ctx.health.details["carriers"] = states
+    for carrier, state in states.items():
+        if state != "configured":
+            log.info("carrier_not_configured", carrier=carrier, state=state)
+    if ctx.settings.carrier_loopback_dev:
+        log.warning("carrier_loopback_dev_enabled", carriers=[c for c, s in states.items() if s != "configured"])
+        ctx.health.set_degraded(
+            "carrier_loopback_dev",
+            "CARRIER_LOOPBACK_DEV=true: unconfigured carriers accept loopback clients (dev only)",
+        )
+    elif all(state != "configured" for state in states.values()):
+        ctx.health.set_degraded("carriers", "no carrier is configured: every carrier webhook is refused")
+
+
 def configure(app: FastAPI, ctx: ServiceContext) -> None:
     """Add this service's routes. The platform endpoints come from the app factory."""
     secret_bytes(ctx, "profile_hash_secret")  # resolve now, so a missing secret shows as degraded from the start
+    _announce_carriers(ctx)
     ctx.on_startup.extend([_start_routing, _start_acs])
     ctx.on_shutdown.extend([_stop_routing, _stop_acs])
     app.include_router(router)

@@ -19,6 +19,7 @@ from prometheus_client import Counter, Histogram
 from answer_ninja.calls.routing import Decision, Reason, RoutingDecision, RoutingInput, decide, fallback
 from answer_ninja.platform.app_factory import ServiceContext
 from answer_ninja.platform.auth.keys import secret_bytes
+from answer_ninja.platform.auth.stream_tokens import issue_stream_token, stream_key
 from answer_ninja.platform.db.models import CallRecord, new_id
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.phone_gateway import service
@@ -109,6 +110,24 @@ def stream_parameters(call_id: str, lookup: Lookup | None) -> dict[str, str]:
     }
 
 
+def with_stream_token(ctx: ServiceContext, parameters: dict[str, str], *, carrier: str) -> dict[str, str]:
+    """The stream's parameters plus its signed, single-use token (the only thing realtime-processor believes).
+
+    A probe call (no user) leaves the language open in the token, so a simulated caller may pick its own.
+    """
+    user_id = parameters.get("user_id") or None
+    token = issue_stream_token(
+        stream_key(secret_bytes(ctx, "internal_secret")),
+        call_id=parameters["call_id"],
+        user_id=user_id,
+        language=parameters.get("language", PROBE_LANGUAGE) if user_id is not None else "",
+        persona=parameters.get("persona", PROBE_PERSONA),
+        max_call_seconds=float(parameters.get("max_call_seconds") or PROBE_MAX_SECONDS),
+        carrier=carrier,
+    )
+    return {**parameters, "token": token}
+
+
 async def _route(ctx: ServiceContext, caller: str, dialled: str, hashed: str | None) -> tuple[RoutingDecision, Lookup]:
     settings = ctx.settings
     if dialled == settings.synthetic_probe_number:  # never touch users' data for the probe
@@ -153,7 +172,9 @@ async def handle_incoming_call(
 
     call_id = new_id()
     user_id = lookup.user.user_id if lookup is not None and lookup.user is not None else None
-    parameters = stream_parameters(call_id, lookup) if decision.decision is Decision.AI else {}
+    parameters: dict[str, str] = {}
+    if decision.decision is Decision.AI:
+        parameters = with_stream_token(ctx, stream_parameters(call_id, lookup), carrier=carrier)
     details: dict[str, object] = {"sources": lookup.sources if lookup else {}}
     if decision.synthetic:
         details["synthetic"] = True
@@ -206,7 +227,9 @@ async def _replayed(ctx: ServiceContext, stored_id: str, outcome: CallOutcome) -
     decision = RoutingDecision(
         Decision(stored.decision or "ai"), Reason(stored.decision_reason or "default_ai"), outcome.decision.transfer_to
     )
-    parameters = {**outcome.parameters, "call_id": stored.id} if outcome.parameters else {}
+    parameters: dict[str, str] = {}
+    if outcome.parameters:  # a fresh token for the stored call (the first answer's was for that one only)
+        parameters = with_stream_token(ctx, {**outcome.parameters, "call_id": stored.id}, carrier=stored.carrier)
     return CallOutcome(stored.id, decision, stored.decision_latency_ms or 0.0, parameters, stored.user_id, True)
 
 
@@ -215,7 +238,7 @@ async def fall_back_to_ai(ctx: ServiceContext, *, call_id: str) -> dict[str, str
     async with ctx.require_database().session() as session:
         record = await session.get(CallRecord, call_id)
         if record is None:
-            return stream_parameters(call_id, None)
+            return with_stream_token(ctx, stream_parameters(call_id, None), carrier="twilio")
         details = dict(record.details or {})
         details["transfer_failed"] = {"previous_decision": record.decision, "previous_reason": record.decision_reason}
         await service.update_record(
@@ -226,7 +249,12 @@ async def fall_back_to_ai(ctx: ServiceContext, *, call_id: str) -> dict[str, str
     lookup = None
     if user_id is not None:
         lookup = await directory_of(ctx).lookup(dialled=record.dialled_number, caller_hash=None)
-    return stream_parameters(call_id, lookup)
+    return with_stream_token(ctx, stream_parameters(call_id, lookup), carrier=record.carrier)
+
+
+async def find_call(ctx: ServiceContext, *, carrier: str, carrier_call_id: str) -> CallRecord | None:
+    async with ctx.require_database().session() as session:
+        return await service.find_by_carrier_id(session, carrier=carrier, carrier_call_id=carrier_call_id)
 
 
 async def update_status(

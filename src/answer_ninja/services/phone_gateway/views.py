@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 
 from answer_ninja.calls.routing import Decision
 from answer_ninja.platform.app_factory import ServiceContext, context_of
-from answer_ninja.platform.auth.dependencies import public, service_caller
+from answer_ninja.platform.auth.dependencies import service_caller
 from answer_ninja.platform.db.models import CallRecord
 from answer_ninja.platform.logging import get_logger
-from answer_ninja.services.phone_gateway import flows
+from answer_ninja.services.phone_gateway import carrier_auth, flows
 from answer_ninja.services.phone_gateway.models import CallRecordOut, CallStatusIn, DecisionOut, IncomingCallIn
 from answer_ninja.services.user_management.errors import field_error
 from answer_ninja.services.user_management.schemas import ID_PATTERN, id_path
-from answer_ninja.telephony import acs_events, twilio_voice
+from answer_ninja.telephony import acs_events, twilio_voice, webhook_auth
 
 log = get_logger(__name__)
 router = APIRouter()
 Ctx = Depends(context_of)
-# Carrier webhooks: each carrier's own credential is checked by the handler (Twilio signature when configured).
-CARRIER = [Depends(public("carrier webhook: the carrier's signature is checked by the handler"))]
+# Carrier webhooks: each carrier's own credential (carrier_auth); a carrier that is not configured is refused.
+TwilioForm = Depends(carrier_auth.twilio_form)
+ACS = [Depends(carrier_auth.acs_authenticated)]
+GENERIC = [Depends(carrier_auth.generic_webhook_caller)]
 TWIML = "application/xml"
+# Twilio's CallStatus values (its status callback enumeration); anything else is refused with 422.
+TWILIO_CALL_STATUSES = frozenset(
+    {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
+)
+# The longest a call can last: an AI call at most the longest a person may set (1800 s), a transferred one
+# Twilio's own limit (4 h); plus slack for the carrier's rounding and ringing. A longer CallDuration is impossible.
+MAX_AI_CALL_SECONDS = 1800
+MAX_TRANSFERRED_CALL_SECONDS = 4 * 3600
+DURATION_SLACK_SECONDS = 120
 
 
 def _form_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -43,19 +54,6 @@ STATUS_FORM = _form_body(
     ["CallSid", "CallStatus"],
 )
 DIAL_FORM = _form_body({"DialCallStatus": _STRING, "CallSid": _STRING}, [])
-
-
-async def _twilio_form(request: Request, ctx: ServiceContext) -> dict[str, str]:
-    """The webhook's form fields, after checking Twilio's signature when a token is configured (403 if bad)."""
-    raw = (await request.body()).decode("utf-8", errors="replace")
-    form = dict(parse_qsl(raw, keep_blank_values=True))
-    token = ctx.settings.twilio_auth_token
-    if token is not None and token.get_secret_value():
-        signature = request.headers.get(twilio_voice.SIGNATURE_HEADER)
-        if not twilio_voice.signature_is_valid(token.get_secret_value(), str(request.url), form, signature):
-            log.warning("twilio_signature_rejected", path=request.url.path, signed=signature is not None)
-            raise HTTPException(status_code=403, detail="X-Twilio-Signature: invalid")
-    return form
 
 
 def _require(form: dict[str, str], *names: str) -> None:
@@ -81,7 +79,7 @@ def _decision_out(ctx: ServiceContext, outcome: flows.CallOutcome, carrier_path:
     response_model=DecisionOut,
     response_model_exclude_none=True,
     tags=["calls"],
-    dependencies=CARRIER,
+    dependencies=GENERIC,
 )
 async def incoming_call(body: IncomingCallIn, ctx: ServiceContext = Ctx) -> DecisionOut:
     """The generic JSON webhook (and the loopback carrier of ``answer-ninja up``): decide and record a call."""
@@ -92,10 +90,9 @@ async def incoming_call(body: IncomingCallIn, ctx: ServiceContext = Ctx) -> Deci
     return _decision_out(ctx, outcome, "twilio")
 
 
-@router.post("/twilio/voice", tags=["twilio"], openapi_extra=VOICE_FORM, response_class=Response, dependencies=CARRIER)
-async def twilio_voice_webhook(request: Request, ctx: ServiceContext = Ctx) -> Response:
+@router.post("/twilio/voice", tags=["twilio"], openapi_extra=VOICE_FORM, response_class=Response)
+async def twilio_voice_webhook(form: dict[str, str] = TwilioForm, ctx: ServiceContext = Ctx) -> Response:
     """Twilio's voice webhook: answer with TwiML (Connect/Stream for AI, Dial to transfer, Reject)."""
-    form = await _twilio_form(request, ctx)
     _require(form, "CallSid", "To")
     call = twilio_voice.parse_voice_webhook(form)
     outcome = await flows.handle_incoming_call(
@@ -113,14 +110,11 @@ async def twilio_voice_webhook(request: Request, ctx: ServiceContext = Ctx) -> R
     return Response(content=twiml, media_type=TWIML)
 
 
-@router.post(
-    "/twilio/dial-status", tags=["twilio"], openapi_extra=DIAL_FORM, response_class=Response, dependencies=CARRIER
-)
+@router.post("/twilio/dial-status", tags=["twilio"], openapi_extra=DIAL_FORM, response_class=Response)
 async def twilio_dial_status(
-    request: Request, call_id: str = Query(pattern=ID_PATTERN), ctx: ServiceContext = Ctx
+    form: dict[str, str] = TwilioForm, call_id: str = Query(pattern=ID_PATTERN), ctx: ServiceContext = Ctx
 ) -> Response:
     """Where a transfer ended: answered -> hang up when it is over; busy/no-answer/failed -> the AI takes it."""
-    form = await _twilio_form(request, ctx)
     status = form.get("DialCallStatus", "failed")
     if status in ("completed", "answered"):
         await flows.update_status(ctx, call_id=call_id, status="completed", extra={"transfer": status})
@@ -136,27 +130,37 @@ async def twilio_dial_status(
     tags=["twilio"],
     openapi_extra=STATUS_FORM,
     response_class=Response,
-    dependencies=CARRIER,
 )
-async def twilio_status(request: Request, ctx: ServiceContext = Ctx) -> Response:
-    """Twilio's status callback: ringing, in-progress, completed (with CallDuration), busy, failed ..."""
-    form = await _twilio_form(request, ctx)
+async def twilio_status(form: dict[str, str] = TwilioForm, ctx: ServiceContext = Ctx) -> Response:
+    """Twilio's status callback: ringing, in-progress, completed (with CallDuration), busy, failed ...
+
+    Only possible values are written: a status from Twilio's enumeration, a whole CallDuration no longer than
+    the call could have lasted (422 naming the field otherwise); a CallSid we never answered is ignored.
+    """
     _require(form, "CallSid", "CallStatus")
-    duration_text = form.get("CallDuration", "")
-    duration = float(duration_text) if duration_text.isdigit() else None
-    found = await flows.update_status(
-        ctx,
-        carrier="twilio",
-        carrier_call_id=flows.printable(form["CallSid"])[:128],
-        status=flows.printable(form["CallStatus"])[:24],
-        duration=duration,
-    )
-    if not found:
-        raise HTTPException(status_code=404, detail="CallSid: no such call")
+    status = form["CallStatus"].strip()
+    if status not in TWILIO_CALL_STATUSES:
+        raise field_error("CallStatus", f"not a Twilio call status (one of {', '.join(sorted(TWILIO_CALL_STATUSES))})")
+    call_sid = flows.printable(form["CallSid"])[:128]
+    record = await flows.find_call(ctx, carrier="twilio", carrier_call_id=call_sid)
+    if record is None:
+        log.info("status_for_unknown_call_ignored", status=status)
+        return Response(status_code=204)
+    duration = _call_duration(form.get("CallDuration", ""), transferred=record.decision == "transfer")
+    await flows.update_status(ctx, call_id=record.id, status=status, duration=duration)
     return Response(status_code=204)
 
 
-@router.post("/webhook/azure-events", tags=["acs"], dependencies=CARRIER)
+def _call_duration(text: str, *, transferred: bool) -> float | None:
+    if not text.strip():
+        return None
+    longest = (MAX_TRANSFERRED_CALL_SECONDS if transferred else MAX_AI_CALL_SECONDS) + DURATION_SLACK_SECONDS
+    if not text.strip().isdigit() or int(text) > longest:
+        raise field_error("CallDuration", f"must be whole seconds between 0 and {longest}")
+    return float(int(text))
+
+
+@router.post("/webhook/azure-events", tags=["acs"], dependencies=ACS)
 async def azure_events(events: list[dict[str, Any]] = Body(max_length=100), ctx: ServiceContext = Ctx) -> JSONResponse:
     """Event Grid delivery: the subscription handshake, or incoming calls to answer, redirect or reject."""
     handled = []
@@ -194,7 +198,7 @@ async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCa
             callback = f"{ctx.settings.acs_callback_url or ctx.settings.phone_gateway_url}/acs/callbacks"
             connection_id = await control.answer_with_stream(
                 call,
-                callback_url=f"{callback}?call_id={outcome.call_id}",
+                callback_url=f"{callback}?{_acs_callback_query(ctx, outcome.call_id)}",
                 transport_url=flows.stream_url(ctx, "acs", outcome.parameters),
             )
             await flows.update_status(ctx, call_id=outcome.call_id, status="answered", extra={"acs": connection_id})
@@ -211,7 +215,16 @@ async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCa
     return result
 
 
-@router.post("/acs/callbacks", status_code=204, tags=["acs"], response_class=Response, dependencies=CARRIER)
+def _acs_callback_query(ctx: ServiceContext, call_id: str) -> str:
+    """Our call id, and the shared secret when one is configured: ACS posts its callbacks to this URL as given."""
+    query = {"call_id": call_id}
+    secret = ctx.settings.acs_webhook_secret
+    if secret is not None and secret.get_secret_value():
+        query[webhook_auth.ACS_SECRET_QUERY] = secret.get_secret_value()
+    return urlencode(query)
+
+
+@router.post("/acs/callbacks", status_code=204, tags=["acs"], response_class=Response, dependencies=ACS)
 async def acs_callbacks(
     events: list[dict[str, Any]] = Body(max_length=100),
     call_id: str = Query(pattern=ID_PATTERN),

@@ -9,12 +9,15 @@ from fastapi import Depends, FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
-from answer_ninja.platform.auth.dependencies import Principal, caller, public
+from answer_ninja.platform.auth.dependencies import Principal, caller
+from answer_ninja.platform.auth.keys import is_configured, secret_bytes
+from answer_ninja.platform.auth.rules import AccessRule, mark
+from answer_ninja.platform.auth.stream_tokens import stream_key
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
 from answer_ninja.services.realtime_processor import live
 from answer_ninja.services.realtime_processor.call_store import load_call
-from answer_ninja.services.realtime_processor.carriers import acs_stream, twilio_stream
+from answer_ninja.services.realtime_processor.carriers import StreamGuard, acs_stream, twilio_stream
 from answer_ninja.services.realtime_processor.providers import SpeechProviders, build_providers
 from answer_ninja.services.realtime_processor.replies import HttpReplyClient, ReplyClient
 from answer_ninja.services.realtime_processor.runtime import VoiceRuntime
@@ -30,6 +33,25 @@ SPEC = ServiceSpec(
     calls=("conversation-engine",),
     soft_calls=(),
 )
+
+
+def stream_door() -> None:
+    """The media sockets' rule: the stream token is checked on the first message (the StreamGuard)."""
+
+
+mark(stream_door, AccessRule("stream", "a carrier with phone-gateway's signed single-use stream token"))
+
+
+def _stream_guard(ctx: ServiceContext) -> StreamGuard:
+    """Stream tokens are checked with INTERNAL_SECRET's media-stream key; unset, every stream is refused."""
+    key = stream_key(secret_bytes(ctx, "internal_secret")) if is_configured(ctx, "internal_secret") else None
+    if key is None:
+        ctx.health.set_degraded("stream_tokens", "INTERNAL_SECRET is not set: every media stream is refused")
+    ctx.health.details["media_streams"] = {
+        "stream_tokens": "configured" if key is not None else "not configured",
+        "max_sessions": ctx.settings.media_max_sessions,
+    }
+    return StreamGuard(key=key, cache=ctx.require_cache(), max_sessions=ctx.settings.media_max_sessions)
 
 
 def make_configure(
@@ -48,6 +70,7 @@ def make_configure(
             runtime = VoiceRuntime(ctx.settings, loaded, client, database=ctx.database, http=ctx.http)
             ctx.health.details["voice"] = loaded.voices or {"all": loaded.tts.name}
             ctx.extras["voice"] = runtime
+            ctx.extras["stream_guard"] = _stream_guard(ctx)
             ctx.extras["presynthesis"] = asyncio.create_task(runtime.presynthesize(), name="presynthesis")
 
         async def stop(ctx: ServiceContext) -> None:
@@ -61,18 +84,20 @@ def make_configure(
         ctx.on_startup.append(start)
         ctx.on_shutdown.append(stop)
 
-        # Media streams: the carrier connects with the call's parameters (checked per stream by the session).
-        stream = [Depends(public("carrier media stream"))]
+        # Media streams: no HTTP credential (carriers send none); each stream must present phone-gateway's signed,
+        # single-use stream token (Twilio: the start message's customParameters; ACS: the URL's ?token=), checked
+        # by the StreamGuard before any call starts.
+        stream = [Depends(stream_door)]
 
         @app.websocket("/media/twilio", dependencies=stream)
         async def twilio_media_stream(websocket: WebSocket) -> None:
             """Twilio Media Streams (bidirectional ``<Connect><Stream>``)."""
-            await twilio_stream(websocket, ctx.extras["voice"])
+            await twilio_stream(websocket, ctx.extras["voice"], ctx.extras["stream_guard"])
 
         @app.websocket("/media/acs", dependencies=stream)
         async def acs_media_stream(websocket: WebSocket) -> None:
             """Azure Communication Services bidirectional media streaming."""
-            await acs_stream(websocket, ctx.extras["voice"])
+            await acs_stream(websocket, ctx.extras["voice"], ctx.extras["stream_guard"])
 
         @app.get(
             "/api/v1/voice/status",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
-import uuid
 from collections.abc import Mapping
 
 from fastapi import WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from answer_ninja.platform.auth.stream_tokens import StreamClaims, StreamTokenError, spend, verify_stream_token
+from answer_ninja.platform.cache import Cache, MemoryCache
 from answer_ninja.platform.logging import get_logger
+from answer_ninja.services.realtime_processor import metrics
 from answer_ninja.services.realtime_processor.runtime import CallRequest, VoiceRuntime
 from answer_ninja.services.realtime_processor.session import CallSession
 from answer_ninja.telephony import acs_media, twilio_media
@@ -25,8 +29,13 @@ from answer_ninja.telephony.twilio_media import ProtocolError
 
 log = get_logger(__name__)
 
-# WebSocket close code for a peer that breaks the protocol (RFC 6455 "policy violation").
+# WebSocket close codes (RFC 6455 7.4.1): no valid stream token = policy violation; a binary frame on a JSON
+# stream = unsupported data; JSON, base64 or a message that is not the protocol's = invalid payload; the
+# session cap = try again later (the carrier may retry; the call's fallback takes it meanwhile).
 POLICY_VIOLATION = 1008
+UNSUPPORTED_DATA = 1003
+INVALID_PAYLOAD = 1007
+TRY_AGAIN_LATER = 1013
 
 
 class _WebSocketOutput:
@@ -89,36 +98,54 @@ class AcsOutput(_WebSocketOutput):
         await self._send(acs_media.stop_audio_message())
 
 
-def _float_or_none(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+class StreamRefusedError(Exception):
+    """The stream may not carry a call: closed with ``code`` and counted under ``reason`` (never the token)."""
+
+    def __init__(self, reason: str, message: str, code: int = POLICY_VIOLATION) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.code = code
 
 
-def _call_request(params: Mapping[str, str], *, carrier: str, carrier_call_id: str) -> CallRequest:
-    """Our call's identity, from Twilio's <Parameter>s or the ACS transport URL's query (same names)."""
+class BadFrameError(Exception):
+    """A frame that breaks the media protocol: the stream closes cleanly with ``code``; the call record is kept."""
+
+    def __init__(self, kind: str, message: str, code: int) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.code = code
+
+
+def _call_request(claims: StreamClaims, params: Mapping[str, str], *, carrier_call_id: str) -> CallRequest:
+    """Our call's identity and limits, from the signed claims only. ``params`` (Twilio's <Parameter>s or the ACS
+    URL's query) may add the caller's number for the record and, for a probe call with no user whose token leaves
+    the language open, the language; nothing else the client sends is read."""
+    language = claims.language
+    if not language:  # the gateway leaves it open only for a probe call, which has no user
+        language = (params.get("language") if claims.user_id is None else None) or "zh-CN"
     return CallRequest(
-        call_id=params.get("call_id") or uuid.uuid4().hex,
-        carrier=carrier,
+        call_id=claims.call_id,
+        carrier=claims.carrier,
         carrier_call_id=carrier_call_id,
-        user_id=params.get("user_id") or None,
-        persona=params.get("persona") or "polite",
-        language=params.get("language") or "zh-CN",
-        max_call_seconds=_float_or_none(params.get("max_call_seconds")),
+        user_id=claims.user_id,
+        persona=claims.persona,
+        language=language,
+        max_call_seconds=claims.max_call_seconds,
         caller=params.get("caller", ""),
         dialled=params.get("dialled", ""),
     )
 
 
 class _MediaStream:
-    """One carrier connection: the receive loop, protocol errors and the record are the same for every carrier."""
+    """One carrier connection: the token, the receive loop, protocol errors and the record are the same for every
+    carrier."""
 
     carrier = "media"
 
-    def __init__(self, websocket: WebSocket, runtime: VoiceRuntime) -> None:
+    def __init__(self, websocket: WebSocket, runtime: VoiceRuntime, guard: StreamGuard) -> None:
         self.websocket = websocket
         self.runtime = runtime
+        self.guard = guard
         self.session: CallSession | None = None
         self.reframer = Reframer()
 
@@ -126,52 +153,98 @@ class _MediaStream:
         """Act on one message; True when the stream is over."""
         raise NotImplementedError
 
+    async def admit(self, token: str | None) -> StreamClaims:
+        """The token's claims, spent (single use), or StreamRefusedError."""
+        try:
+            return await self.guard.admit(token)
+        except StreamTokenError as error:
+            raise StreamRefusedError(error.reason, str(error)) from None
+
     async def feed(self, pcm16k: bytes) -> None:
         if self.session is not None:
             for frame in self.reframer.push(pcm16k):
                 await self.session.on_audio(frame)
 
+    async def _receive_text(self) -> str:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        if text is None:
+            raise BadFrameError("binary_frame", "binary frame on a JSON stream", UNSUPPORTED_DATA)
+        return str(text)
+
     async def serve(self) -> None:
         await self.websocket.accept()
+        if not self.guard.take_slot():
+            await self._refuse(StreamRefusedError("capacity", "too many media streams here", TRY_AGAIN_LATER))
+            return
         try:
-            while not await self.handle(await self.websocket.receive_text()):
+            while not await self.handle(await self._receive_text()):
                 if self.session is not None and self.session.outcome is not None:
                     break
-        except ProtocolError as error:
-            log.warning("media_protocol_error", carrier=self.carrier, error=str(error))
-            with contextlib.suppress(Exception):
-                await self.websocket.close(code=POLICY_VIOLATION, reason=str(error)[:120])
+        except StreamRefusedError as refused:
+            await self._refuse(refused)
+        except (ProtocolError, BadFrameError, binascii.Error, ValueError) as error:
+            await self._bad_frame(error)
         except (WebSocketDisconnect, RuntimeError):
             pass  # the carrier went away: the call is over
         finally:
+            self.guard.release_slot()
             if self.session is not None:
                 await self.runtime.release(self.session)
             if self.websocket.client_state == WebSocketState.CONNECTED:
                 with contextlib.suppress(Exception):
                     await self.websocket.close()
 
+    async def _refuse(self, refused: StreamRefusedError) -> None:
+        metrics.STREAMS_REFUSED.labels(refused.reason).inc()
+        log.warning("stream_refused", carrier=self.carrier, reason=refused.reason, detail=str(refused))
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=refused.code, reason=str(refused)[:120])
+
+    async def _bad_frame(self, error: Exception) -> None:
+        if isinstance(error, BadFrameError):
+            kind, code = error.kind, error.code
+        elif isinstance(error, binascii.Error):
+            kind, code = "bad_base64", INVALID_PAYLOAD
+        else:
+            kind, code = "invalid_message", INVALID_PAYLOAD
+        metrics.STREAM_PROTOCOL_ERRORS.labels(kind).inc()
+        log.warning("media_protocol_error", carrier=self.carrier, kind=kind, error=str(error)[:200])
+        if self.session is not None:  # the call ends with a recorded reason; release() writes the record
+            await self.session.finish("media_protocol_error", hang_up=False)
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=code, reason=str(error)[:120])
+
 
 class TwilioStream(_MediaStream):
     carrier = "twilio"
 
-    def __init__(self, websocket: WebSocket, runtime: VoiceRuntime) -> None:
-        super().__init__(websocket, runtime)
+    def __init__(self, websocket: WebSocket, runtime: VoiceRuntime, guard: StreamGuard) -> None:
+        super().__init__(websocket, runtime, guard)
         self.inbound = MulawInbound()
 
     async def handle(self, text: str) -> bool:
-        audio = twilio_media.media_payload(text)  # 50 a second: the fast path
-        if audio is not None:
-            await self.feed(self.inbound.decode(audio))
-            return False
+        if self.session is not None:
+            audio = twilio_media.media_payload(text)  # 50 a second: the fast path
+            if audio is not None:
+                await self.feed(self.inbound.decode(audio))
+                return False
         message = twilio_media.parse(text)
         if isinstance(message, twilio_media.Start) and self.session is None:
             params = message.start.custom_parameters
-            carrier = params.get("carrier") or "twilio"  # the loopback carrier speaks Twilio's protocol
-            request = _call_request(params, carrier=carrier, carrier_call_id=message.start.call_sid)
+            claims = await self.admit(params.get("token"))
+            request = _call_request(claims, params, carrier_call_id=message.start.call_sid)
             self.session = self.runtime.open(request, TwilioOutput(self.websocket, message.stream_sid))
             await self.session.start()
+        elif isinstance(message, twilio_media.Connected):
+            return False
+        elif self.session is None and not isinstance(message, twilio_media.Stop):
+            # Nothing but ``connected`` may come before ``start``: a stream carries no call without a token.
+            raise StreamRefusedError("missing", f"{message.event} before start: no stream token")
         elif isinstance(message, twilio_media.Media):
-            await self.feed(self.inbound.decode(message.media.audio()))
+            await self.feed(self.inbound.decode(base64.b64decode(message.media.payload, validate=True)))
         elif isinstance(message, twilio_media.Mark) and self.session is not None:
             self.session.on_mark(message.mark.name)
         elif isinstance(message, twilio_media.Dtmf) and self.session is not None:
@@ -180,7 +253,7 @@ class TwilioStream(_MediaStream):
 
 
 class AcsStream(_MediaStream):
-    """ACS connects to the transport URL phone-gateway gave it; our call id rides in its query string."""
+    """ACS connects to the transport URL phone-gateway gave it; the stream token rides in its query string."""
 
     carrier = "acs"
 
@@ -188,21 +261,58 @@ class AcsStream(_MediaStream):
         message = acs_media.parse(text)
         if isinstance(message, acs_media.AudioMetadata) and self.session is None:
             metadata = message.audio_metadata
+            query = self.websocket.query_params
+            claims = await self.admit(query.get("token"))
             if metadata.sample_rate != 16000 or metadata.encoding != "PCM":
                 raise ProtocolError("audioMetadata: only PCM 16 kHz mono is supported")
-            query = self.websocket.query_params
-            call_id = query.get("server_call_id") or metadata.subscription_id
-            request = _call_request(query, carrier="acs", carrier_call_id=call_id)
+            carrier_call_id = query.get("server_call_id") or metadata.subscription_id
+            request = _call_request(claims, query, carrier_call_id=carrier_call_id)
             self.session = self.runtime.open(request, AcsOutput(self.websocket))
             await self.session.start()
+        elif self.session is None:
+            raise StreamRefusedError("missing", f"{message.kind} before audioMetadata: no stream token")
         elif isinstance(message, acs_media.AudioData):
-            await self.feed(message.audio_data.audio())
+            await self.feed(base64.b64decode(message.audio_data.data, validate=True))
         return False
 
 
-async def twilio_stream(websocket: WebSocket, runtime: VoiceRuntime) -> None:
-    await TwilioStream(websocket, runtime).serve()
+class StreamGuard:
+    """Who may open a media stream: a valid, unused stream token (its jti spent in the shared cache, or in
+    process without one), within the process's session cap."""
+
+    def __init__(self, *, key: bytes | None, cache: Cache, max_sessions: int) -> None:
+        self.key = key  # None: INTERNAL_SECRET is unset, so no token can be checked and every stream is refused
+        self.cache = cache
+        self.local: Cache = MemoryCache(max_entries=100_000)
+        self.max_sessions = max_sessions
+        self.open_streams = 0
+
+    def take_slot(self) -> bool:
+        if self.open_streams >= self.max_sessions:
+            return False
+        self.open_streams += 1
+        return True
+
+    def release_slot(self) -> None:
+        self.open_streams = max(0, self.open_streams - 1)
+
+    async def admit(self, token: str | None) -> StreamClaims:
+        if self.key is None:
+            raise StreamTokenError("not_configured", "stream tokens are not configured here (INTERNAL_SECRET unset)")
+        claims = verify_stream_token(self.key, token)
+        try:
+            await spend(self.cache, claims)
+        except StreamTokenError:
+            raise
+        except Exception as error:  # Redis unreachable: this process still refuses replays it has seen itself
+            log.warning("stream_token_ledger_unavailable", error_type=type(error).__name__)
+            await spend(self.local, claims)
+        return claims
 
 
-async def acs_stream(websocket: WebSocket, runtime: VoiceRuntime) -> None:
-    await AcsStream(websocket, runtime).serve()
+async def twilio_stream(websocket: WebSocket, runtime: VoiceRuntime, guard: StreamGuard) -> None:
+    await TwilioStream(websocket, runtime, guard).serve()
+
+
+async def acs_stream(websocket: WebSocket, runtime: VoiceRuntime, guard: StreamGuard) -> None:
+    await AcsStream(websocket, runtime, guard).serve()

@@ -24,3 +24,13 @@ BARGE_INS = Counter("ai_ninja_barge_ins_total", "Replies cut short because the c
 SPECULATIVE_TURNS = Counter(
     "ai_ninja_speculative_turns_total", "Turns answered from a transcript prepared while the caller was speaking."
 )
+STREAMS_REFUSED = Counter(
+    "ai_ninja_media_streams_refused_total",
+    "Media streams refused before a call started (missing/invalid/expired/replayed token, not configured, capacity).",
+    ["reason"],
+)
+STREAM_PROTOCOL_ERRORS = Counter(
+    "ai_ninja_media_protocol_errors_total",
+    "Media streams closed for a bad frame (binary frame, invalid JSON, bad base64, unknown event).",
+    ["kind"],
+)
