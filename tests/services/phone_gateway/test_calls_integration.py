@@ -64,7 +64,7 @@ def test_twilio_ai_call_streams_to_realtime_processor_with_the_users_settings(li
         assert users.patch("/api/v1/me/preferences", json={"persona": "humorous"}).status_code == 200
     answer = place_call(live)
     assert answer.decision == "ai"
-    assert answer.stream_url == "ws://127.0.0.1:9/media/twilio"
+    assert answer.stream_url == live.url("realtime-processor").replace("http://", "ws://") + "/media/twilio"
     assert answer.parameters["user_id"] == user_id
     assert answer.parameters["persona"] == "humorous"
     assert answer.parameters["max_call_seconds"] == "180"

@@ -13,7 +13,7 @@ from answer_ninja.platform.app_factory import ServiceContext, context_of
 from answer_ninja.platform.auth.dependencies import public, service_caller
 from answer_ninja.platform.db.models import CallRecord
 from answer_ninja.platform.logging import get_logger
-from answer_ninja.services.phone_gateway import flows
+from answer_ninja.services.phone_gateway import fallback, flows
 from answer_ninja.services.phone_gateway.models import CallRecordOut, CallStatusIn, DecisionOut, IncomingCallIn
 from answer_ninja.services.user_management.errors import field_error
 from answer_ninja.services.user_management.schemas import ID_PATTERN, id_path
@@ -102,8 +102,8 @@ async def twilio_voice_webhook(request: Request, ctx: ServiceContext = Ctx) -> R
         ctx, carrier="twilio", carrier_call_id=call.call_sid, caller_raw=call.caller, dialled_raw=call.dialled
     )
     decision = outcome.decision
-    if decision.decision is Decision.AI:
-        twiml = twilio_voice.stream_twiml(flows.stream_url(ctx, "twilio"), outcome.parameters)
+    if decision.decision is Decision.AI:  # the stream, or the person's fallback when the AI cannot take it
+        twiml = await fallback.twilio_ai_answer(ctx, outcome, outcome.user)
     elif decision.transfer_to is not None:
         twiml = twilio_voice.dial_twiml(
             decision.transfer_to, action_url=f"/twilio/dial-status?call_id={outcome.call_id}"
@@ -127,7 +127,8 @@ async def twilio_dial_status(
         return Response(content=twilio_voice.hangup_twiml(), media_type=TWIML)
     log.info("transfer_failed", call_id=call_id, dial_status=status)
     parameters = await flows.fall_back_to_ai(ctx, call_id=call_id)
-    return Response(content=twilio_voice.stream_twiml(flows.stream_url(ctx, "twilio"), parameters), media_type=TWIML)
+    outcome = flows.CallOutcome(call_id, flows.fallback(flows.Reason.TRANSFER_FAILED), 0.0, parameters)
+    return Response(content=await fallback.twilio_ai_answer(ctx, outcome, None), media_type=TWIML)
 
 
 @router.post(
