@@ -14,6 +14,7 @@ from answer_ninja.services.phone_gateway.views import CARRIER, TWIML, Ctx, _form
 from answer_ninja.services.user_management.schemas import ID_PATTERN
 
 router = APIRouter()
+CALL_ID = Query(pattern=ID_PATTERN)  # our call id, which the URLs we gave Twilio carry
 _STRING = {"type": "string", "maxLength": 512}
 AFTER_STREAM_FORM = _form_body({"CallSid": _STRING, "CallStatus": _STRING}, [])
 FALLBACK_DIAL_FORM = _form_body({"DialCallStatus": _STRING, "CallSid": _STRING}, [])
@@ -26,7 +27,7 @@ RECORDING_FORM = _form_body(
     "/twilio/after-stream", tags=["twilio"], openapi_extra=AFTER_STREAM_FORM, response_class=Response,
     dependencies=CARRIER,
 )  # fmt: skip
-async def after_stream(request: Request, call_id: str = Query(pattern=ID_PATTERN), ctx: ServiceContext = Ctx) -> Response:
+async def after_stream(request: Request, call_id: str = CALL_ID, ctx: ServiceContext = Ctx) -> Response:
     """The AI call's stream ended: ``<Hangup/>`` if the AI or the person ended it, else the person's fallback."""
     await _twilio_form(request, ctx)
     return Response(content=await fallback.after_stream(ctx, call_id), media_type=TWIML)
@@ -36,7 +37,7 @@ async def after_stream(request: Request, call_id: str = Query(pattern=ID_PATTERN
     "/twilio/fallback-dial", tags=["twilio"], openapi_extra=FALLBACK_DIAL_FORM, response_class=Response,
     dependencies=CARRIER,
 )  # fmt: skip
-async def fallback_dial(request: Request, call_id: str = Query(pattern=ID_PATTERN), ctx: ServiceContext = Ctx) -> Response:
+async def fallback_dial(request: Request, call_id: str = CALL_ID, ctx: ServiceContext = Ctx) -> Response:
     """The fallback rang the person: answered -> hang up when it is over; busy/no-answer/failed -> voicemail."""
     form = await _twilio_form(request, ctx)
     status = form.get("DialCallStatus", "failed")
@@ -46,7 +47,7 @@ async def fallback_dial(request: Request, call_id: str = Query(pattern=ID_PATTER
 @router.post(
     "/twilio/voicemail", tags=["twilio"], openapi_extra=RECORDING_FORM, response_class=Response, dependencies=CARRIER
 )
-async def voicemail(request: Request, call_id: str = Query(pattern=ID_PATTERN), ctx: ServiceContext = Ctx) -> Response:
+async def voicemail(request: Request, call_id: str = CALL_ID, ctx: ServiceContext = Ctx) -> Response:
     """The voicemail's recording ended or was stored: the record keeps where it is; the call ends."""
     form = await _twilio_form(request, ctx)
     return Response(content=await fallback.voicemail_done(ctx, call_id, form), media_type=TWIML)

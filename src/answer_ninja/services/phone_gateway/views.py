@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from answer_ninja.calls.routing import Decision
+from answer_ninja.calls.routing import Decision, Reason, RoutingDecision
 from answer_ninja.platform.app_factory import ServiceContext, context_of
 from answer_ninja.platform.auth.dependencies import public, service_caller
 from answer_ninja.platform.db.models import CallRecord
@@ -127,7 +127,7 @@ async def twilio_dial_status(
         return Response(content=twilio_voice.hangup_twiml(), media_type=TWIML)
     log.info("transfer_failed", call_id=call_id, dial_status=status)
     parameters = await flows.fall_back_to_ai(ctx, call_id=call_id)
-    outcome = flows.CallOutcome(call_id, flows.fallback(flows.Reason.TRANSFER_FAILED), 0.0, parameters)
+    outcome = flows.CallOutcome(call_id, RoutingDecision(Decision.AI, Reason.TRANSFER_FAILED), 0.0, parameters)
     return Response(content=await fallback.twilio_ai_answer(ctx, outcome, None), media_type=TWIML)
 
 
