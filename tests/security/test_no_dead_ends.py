@@ -12,6 +12,7 @@ asks the supervisor for).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -93,7 +94,12 @@ class Stack:
             connection = await asyncpg.connect(self.database_url.replace("+asyncpg", ""))
             try:
                 rows = await connection.fetch("select * from call_records where carrier_call_id = $1", sid)
-                return [dict(row) for row in rows]
+                # asyncpg hands JSON columns over as text
+                return [
+                    {key: json.loads(value) if key == "details" and isinstance(value, str) else value
+                     for key, value in row.items()}
+                    for row in rows
+                ]  # fmt: skip
             finally:
                 await connection.close()
 
@@ -256,7 +262,7 @@ def _assert_fallback(stack: Stack, journey: Journey, *, route: str, reasons: set
     assert journey.reached_fallback, journey.decisions
     assert journey.decisions[-1] == "hangup", journey.decisions  # the voicemail (or the ring) ended the call
     record = stack.records(journey.sid)
-    fallback = record["details"]["fallback"] if isinstance(record["details"], dict) else None
+    fallback = record["details"].get("fallback")
     assert record["outcome"] == route, record
     assert fallback is not None, record["details"]
     assert fallback["reason"] in reasons, record["details"]
