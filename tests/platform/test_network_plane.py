@@ -108,6 +108,15 @@ def test_default_deny_then_one_port_per_service_with_outside_callers_by_namespac
         assert ("alertmanager" in names) == (service == "responder")
 
 
+def test_every_policy_is_a_valid_networking_v1_object() -> None:
+    """Read through the Kubernetes API's own models (lightkube): a misspelt or misplaced field would be dropped, so
+    the round trip would differ."""
+    from lightkube.resources.networking_v1 import NetworkPolicy
+
+    for doc in yaml.safe_load_all(POLICIES.read_text()):
+        assert NetworkPolicy.from_dict(doc).to_dict() == doc, doc["metadata"]["name"]
+
+
 @pytest.mark.integration
 def test_the_api_server_accepts_them_and_reads_them_back(kube: Kube) -> None:  # noqa: F811 (the fixture)
     """Created in a scratch namespace on the harness's real API server and read back unchanged (the API server
