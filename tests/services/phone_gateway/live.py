@@ -87,7 +87,9 @@ def media_stub() -> Starlette:
     """realtime-processor as phone-gateway sees it before handing a call over: alive (``/health``), and knowing no
     call (``.../ending`` 404), so AI calls are answered with the stream (a dead one would get the fallback)."""
 
-    async def health(_: Request) -> JSONResponse:
+    async def health(request: Request) -> JSONResponse:
+        if getattr(request.app.state, "down", False):  # a test plays realtime-processor gone
+            return JSONResponse({"error": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "service": "realtime-processor"})
 
     async def unknown(_: Request) -> JSONResponse:

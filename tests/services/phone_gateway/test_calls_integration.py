@@ -324,3 +324,71 @@ def test_calls_are_answered_while_postgres_is_down_and_their_records_arrive_afte
                 break
             time.sleep(0.2)
     assert stored == [200] * 3
+
+
+def _follow(live: LiveServices, answer: LoopbackAnswer, sid: str) -> list[LoopbackAnswer]:
+    """What Twilio does after the answer, the stream failing and the person not answering the ring."""
+
+    async def run() -> list[LoopbackAnswer]:
+        carrier = LoopbackCarrier(live.url("phone-gateway"), auth_token=TWILIO_TOKEN)
+        steps, current = [], answer
+        try:
+            if current.decision == "ai":
+                after = await carrier.stream_ended(current, call_sid=sid)
+                assert after is not None
+                steps.append(current := after)
+            while current.decision in ("transfer", "voicemail"):
+                if current.decision == "transfer":
+                    current = await carrier.report_dial_result(current, dial_status="no-answer")
+                else:
+                    current = await carrier.leave_voicemail(current, call_sid=sid, seconds=7, recording_sid="RE1")
+                steps.append(current)
+        finally:
+            await carrier.aclose()
+        return steps
+
+    return asyncio.run(run())
+
+
+def test_a_stream_that_ends_without_the_ai_ending_it_rings_the_person_then_takes_a_voicemail(
+    live: LiveServices,
+) -> None:
+    live.register("fallback@example.com", HOSTED)
+    sid = "CA" + "f" * 32
+    answer = place_call(live, call_sid=sid)
+    assert answer.decision == "ai"
+    assert answer.stream_action == f"/twilio/after-stream?call_id={answer.call_id}"
+    # The media service does not know the call (it never got, or lost, the stream): the fallback.
+    steps = _follow(live, answer, sid)
+    assert [step.decision for step in steps] == ["transfer", "voicemail", "hangup"]
+    assert steps[0].transfer_number == REAL
+    stored = record(live, str(answer.call_id))
+    assert stored["outcome"] == "fallback_voicemail"
+    assert stored["details"]["fallback"]["reason"] == "stream_failed"
+    assert stored["details"]["fallback"]["ring"] == "no-answer"
+    assert stored["details"]["voicemail"] == {
+        "url": "https://api.loopback.invalid/Recordings/RE1",
+        "duration_seconds": 7,
+        "sid": "RE1",
+    }
+    assert stored["status"] == "completed"
+
+
+def test_with_realtime_processor_down_an_ai_call_goes_to_voicemail_at_once(live: LiveServices) -> None:
+    _, token = live.register("voicemail@example.com", HOSTED)
+    with live.client("user-management", token) as users:
+        assert users.patch("/api/v1/me/preferences", json={"fallback": "voicemail"}).json()["fallback"] == "voicemail"
+    live.apps["media-stub"].state.down = True
+    time.sleep(1.5)  # the gateway's probe runs every second
+    with live.client("phone-gateway") as gateway:
+        ready = gateway.get("/ready").json()
+    assert "realtime-processor" in ready["warnings"]  # /ready says it; the gateway stays ready
+    sid = "CA" + "e" * 32
+    answer = place_call(live, call_sid=sid)
+    assert answer.decision == "voicemail"
+    assert "留言" in (answer.prompt or "")
+    stored = records_by_sid(live, sid)
+    assert stored["outcome"] == "fallback_voicemail"
+    assert stored["details"]["fallback"]["reason"] == "media_unavailable"
+    steps = _follow(live, answer, sid)
+    assert [step.decision for step in steps] == ["hangup"]
