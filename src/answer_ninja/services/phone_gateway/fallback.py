@@ -45,6 +45,7 @@ from answer_ninja.platform.health import run_check
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.phone_gateway import flows
 from answer_ninja.telephony import twilio_voice
+from answer_ninja.telephony.acs_events import AcsCallControl, AcsIncomingCall
 
 log = get_logger(__name__)
 
@@ -306,3 +307,93 @@ async def voicemail_done(ctx: ServiceContext, call_id: str, form: dict[str, str]
     extra: dict[str, object] = {"voicemail": recording} if recording else {}
     await flows.update_status(ctx, call_id=call_id, status="completed", extra=extra)
     return twilio_voice.hangup_twiml()
+
+
+# --- Azure Communication Services: the same fallback through call automation ----------------------------------
+#
+# ACS has no "what next" URL: the gateway hears of the stream's end through call automation events on the call's
+# callback URL (MediaStreamingFailed / MediaStreamingStopped), asks realtime-processor how it ended like the Twilio
+# path does, and acts through the SDK: hang up (the AI ended the call), transfer to the person's real number (ring),
+# or play a short message and record the call (voicemail). A call that cannot be streamed at all is redirected to
+# the real number before it is answered (ring), or answered without media and given the voicemail on connect.
+
+
+def acs_callback_url(ctx: ServiceContext, call_id: str) -> str:
+    return f"{ctx.settings.acs_callback_url or ctx.settings.phone_gateway_url}/acs/callbacks?call_id={call_id}"
+
+
+async def acs_media_unavailable(
+    ctx: ServiceContext, control: AcsCallControl, call: AcsIncomingCall, outcome: flows.CallOutcome
+) -> None:
+    """realtime-processor cannot take the call: ring the person (redirect, before answering) or voicemail."""
+    plan = plan_for(outcome.user, MEDIA_UNAVAILABLE)
+    if plan.route == RING and plan.number:
+        await control.redirect(call, number=plan.number)
+        await flows.update_status(ctx, call_id=outcome.call_id, status="completed", extra={"acs": "redirected"})
+        await record(ctx, outcome.call_id, plan, media=availability_of(ctx).why_not())
+        return
+    connection_id = await control.answer_without_media(call, callback_url=acs_callback_url(ctx, outcome.call_id))
+    extra: dict[str, object] = {"acs": connection_id, "acs_server_call": call.server_call_id}
+    await flows.update_status(ctx, call_id=outcome.call_id, status="answered", extra=extra)
+    await record(ctx, outcome.call_id, plan, media=availability_of(ctx).why_not(), pending=True)
+
+
+async def _acs_voicemail(ctx: ServiceContext, control: AcsCallControl, stored: CallRecord, language: str) -> None:
+    details = stored.details or {}
+    spoken = language if language in twilio_voice.VOICEMAIL_PROMPTS else "en-US"
+    await control.voicemail(
+        str(details.get("acs", "")),
+        server_call_id=str(details.get("acs_server_call", "")),
+        prompt=twilio_voice.VOICEMAIL_PROMPTS[spoken],
+        locale=spoken,
+        recording_callback_url=acs_callback_url(ctx, stored.id),
+    )
+
+
+async def acs_connected(ctx: ServiceContext, control: AcsCallControl, call_id: str) -> None:
+    """A call answered without media for the voicemail is connected: the message, then the recording."""
+    async with ctx.require_database().session() as session:
+        stored = await session.get(CallRecord, call_id)
+    pending = (stored.details or {}).get("fallback") if stored is not None else None
+    if stored is None or not isinstance(pending, dict) or not pending.get("pending"):
+        return
+    user = await _user_of(ctx, stored.dialled_number)
+    await _acs_voicemail(ctx, control, stored, user.language if user is not None else flows.PROBE_LANGUAGE)
+    plan = FallbackPlan(VOICEMAIL, str(pending.get("reason", MEDIA_UNAVAILABLE)), None, "")
+    await record(ctx, call_id, plan, started=True)
+
+
+async def acs_stream_ended(ctx: ServiceContext, control: AcsCallControl, call_id: str) -> None:
+    """The ACS media stream stopped or failed: end the call if the AI ended it, else the person's fallback."""
+    async with ctx.require_database().session() as session:
+        stored = await session.get(CallRecord, call_id)
+    if stored is None or "fallback" in (stored.details or {}) or _ended_on_purpose(stored):
+        return
+    connection_id = (stored.details or {}).get("acs")
+    if not isinstance(connection_id, str) or not connection_id:
+        return
+    ending = await ask_media(ctx, call_id)
+    if ending.hung_up_by_ai:
+        STREAM_ENDINGS.labels("ai_hung_up").inc()
+        availability_of(ctx).stream_ended_well()
+        await flows.update_status(ctx, call_id=call_id, status="completed", extra={"ended_by": "ai"})
+        try:
+            await control.hang_up(connection_id)
+        except Exception as error:  # the caller may have gone already
+            log.info("acs_hang_up_after_ai_failed", call_id=call_id, error_type=type(error).__name__)
+        return
+    user = await _user_of(ctx, stored.dialled_number)
+    plan = plan_for(user, STREAM_FAILED)
+    try:
+        if plan.route == RING and plan.number:
+            await control.transfer(
+                connection_id, number=plan.number, caller_id=stored.dialled_number, context=f"fallback:{call_id}"
+            )
+        else:
+            await _acs_voicemail(ctx, control, stored, plan.language)
+    except Exception as error:  # e.g. the caller hung up (the stream stopped because the call ended): no fallback
+        log.info("acs_fallback_not_taken", call_id=call_id, error_type=type(error).__name__)
+        return
+    STREAM_ENDINGS.labels("failed").inc()
+    availability_of(ctx).stream_failed()
+    await record(ctx, call_id, plan, media_knew_call=ending.known, media_outcome=ending.outcome)

@@ -191,14 +191,16 @@ async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCa
         return result
     try:
         decision = outcome.decision
-        if decision.decision is Decision.AI:
-            callback = f"{ctx.settings.acs_callback_url or ctx.settings.phone_gateway_url}/acs/callbacks"
+        if decision.decision is Decision.AI and not fallback.availability_of(ctx).can_stream():
+            await fallback.acs_media_unavailable(ctx, control, call, outcome)  # the person's fallback at once
+        elif decision.decision is Decision.AI:
             connection_id = await control.answer_with_stream(
                 call,
-                callback_url=f"{callback}?call_id={outcome.call_id}",
+                callback_url=fallback.acs_callback_url(ctx, outcome.call_id),
                 transport_url=flows.stream_url(ctx, "acs", outcome.parameters),
             )
-            await flows.update_status(ctx, call_id=outcome.call_id, status="answered", extra={"acs": connection_id})
+            extra: dict[str, object] = {"acs": connection_id, "acs_server_call": call.server_call_id}  # voicemail
+            await flows.update_status(ctx, call_id=outcome.call_id, status="answered", extra=extra)
         elif decision.transfer_to is not None:
             await control.redirect(call, number=decision.transfer_to)
             await flows.update_status(ctx, call_id=outcome.call_id, status="completed", extra={"acs": "redirected"})
@@ -219,10 +221,16 @@ async def acs_callbacks(
     ctx: ServiceContext = Ctx,
 ) -> Response:
     """Call automation events for one of our calls (the callback URL carries our call id)."""
+    control = ctx.extras.get("acs_control")
     for event in events:
         kind = str(event.get("type") or event.get("eventType") or "")
         if kind.endswith("CallConnected"):
             await flows.update_status(ctx, call_id=call_id, status="in-progress")
+            if isinstance(control, acs_events.AcsCallControl):  # a voicemail waiting for the call to connect
+                await fallback.acs_connected(ctx, control, call_id)
+        elif kind.endswith(("MediaStreamingFailed", "MediaStreamingStopped")):
+            if isinstance(control, acs_events.AcsCallControl):  # hang up if the AI ended it, else the fallback
+                await fallback.acs_stream_ended(ctx, control, call_id)
         elif kind.endswith("CallDisconnected"):
             await flows.update_status(ctx, call_id=call_id, status="completed")
     return Response(status_code=204)
