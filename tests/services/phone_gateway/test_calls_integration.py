@@ -392,3 +392,72 @@ def test_with_realtime_processor_down_an_ai_call_goes_to_voicemail_at_once(live:
     assert stored["details"]["fallback"]["reason"] == "media_unavailable"
     steps = _follow(live, answer, sid)
     assert [step.decision for step in steps] == ["hangup"]
+
+
+def _acs_gateway(live: LiveServices, acs: Any) -> httpx.Client:
+    acs.responses["/calling/callConnections:answer"] = (200, {"callConnectionId": "conn-9"})
+    acs.responses["/calling/callConnections/conn-9:transferToParticipant"] = (202, {"operationContext": "x"})
+    acs.responses["/calling/callConnections/conn-9:play"] = (202, None)
+    acs.responses["/calling/recordings"] = (200, {"recordingId": "rec-1", "recordingState": "active"})
+    key = base64.b64encode(b"k" * 32).decode()
+    gateway_ctx = live.apps["phone-gateway"].state.ctx
+    gateway_ctx.extras["acs_control"] = AcsCallControl(f"endpoint={acs.url}/;accesskey={key}", connection_verify=False)
+    return live.client("phone-gateway", as_service="responder")
+
+
+def test_an_acs_stream_that_fails_transfers_the_call_to_the_persons_real_number(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    with recorder(tmp_path) as acs, live_services(postgres_url, redis_url) as live:
+        live.register("acs-ring@example.com", HOSTED)
+        with _acs_gateway(live, acs) as gateway:
+            handled = gateway.post("/webhook/azure-events", json=[incoming_call_event(CALLER, HOSTED)]).json()
+            call_id = handled["handled"][0]["call_id"]
+            failed = gateway.post(
+                f"/acs/callbacks?call_id={call_id}",
+                json=[{"type": "Microsoft.Communication.MediaStreamingFailed", "data": {}}],
+            )
+        assert failed.status_code == 204
+        answer, transfer = acs.requests
+        assert "mediaStreamingOptions" in answer.body
+        assert transfer.path.startswith("/calling/callConnections/conn-9:transferToParticipant")
+        assert transfer.body["targetParticipant"]["phoneNumber"]["value"] == REAL
+        assert transfer.body["sourceCallerIdNumber"]["value"] == HOSTED
+        assert transfer.body["operationContext"] == f"fallback:{call_id}"
+        stored = record(live, call_id)
+        assert stored["outcome"] == "fallback_ring"
+        assert stored["details"]["fallback"]["reason"] == "stream_failed"
+
+
+def test_an_acs_call_with_realtime_processor_down_is_answered_for_a_voicemail(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    with recorder(tmp_path) as acs, live_services(postgres_url, redis_url) as live:
+        _, token = live.register("acs-voicemail@example.com", HOSTED)
+        with live.client("user-management", token) as users:
+            assert users.patch("/api/v1/me/preferences", json={"fallback": "voicemail"}).status_code == 200
+        live.apps["media-stub"].state.down = True
+        time.sleep(1.5)
+        with _acs_gateway(live, acs) as gateway:
+            handled = gateway.post("/webhook/azure-events", json=[incoming_call_event(CALLER, HOSTED)]).json()
+            call_id = handled["handled"][0]["call_id"]
+            connected = gateway.post(
+                f"/acs/callbacks?call_id={call_id}",
+                json=[{"type": "Microsoft.Communication.CallConnected", "data": {}}],
+            )
+        assert connected.status_code == 204
+        answer, play, recording = acs.requests
+        assert "mediaStreamingOptions" not in answer.body  # no stream to a media service that is not there
+        assert answer.body["callbackUri"].endswith(f"/acs/callbacks?call_id={call_id}")
+        assert play.path.startswith("/calling/callConnections/conn-9:play")
+        source = play.body["playSources"][0]
+        assert source["kind"] == "text"
+        assert source["text"]["sourceLocale"] == "zh-CN"
+        assert "留言" in source["text"]["text"]
+        assert recording.path.startswith("/calling/recordings")
+        assert recording.body["recordingStateCallbackUri"].endswith(f"/acs/callbacks?call_id={call_id}")
+        assert recording.body["recordingContentType"] == "audio"
+        stored = record(live, call_id)
+        assert stored["outcome"] == "fallback_voicemail"
+        assert stored["details"]["fallback"]["reason"] == "media_unavailable"
+        assert stored["details"]["fallback"]["started"] is True
