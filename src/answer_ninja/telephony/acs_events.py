@@ -96,20 +96,29 @@ def media_streaming(transport_url: str) -> MediaStreamingOptions:
 class AcsCallControl:
     """Acts on incoming ACS calls through the SDK. One client per process (it keeps an HTTP session)."""
 
-    def __init__(self, connection_string: str, **client_options: Any) -> None:
+    def __init__(
+        self, connection_string: str, *, cognitive_services_endpoint: str | None = None, **client_options: Any
+    ) -> None:
         # client_options go to azure-core's pipeline (e.g. connection_verify for a test endpoint's certificate).
         self._client = CallAutomationClient.from_connection_string(connection_string, **client_options)
+        # ACS speaks text (the voicemail's message) only on calls answered with this endpoint.
+        self._speech = cognitive_services_endpoint or None
 
     async def answer_with_stream(self, call: AcsIncomingCall, *, callback_url: str, transport_url: str) -> str:
         """Answer and stream media; returns ACS's call connection id."""
         properties = await self._client.answer_call(
-            call.incoming_call_context, callback_url, media_streaming=media_streaming(transport_url)
+            call.incoming_call_context,
+            callback_url,
+            media_streaming=media_streaming(transport_url),
+            cognitive_services_endpoint=self._speech,
         )
         return str(properties.call_connection_id or "")
 
     async def answer_without_media(self, call: AcsIncomingCall, *, callback_url: str) -> str:
         """Answer with no media stream (the fallback's voicemail: realtime-processor cannot take the call)."""
-        properties = await self._client.answer_call(call.incoming_call_context, callback_url)
+        properties = await self._client.answer_call(
+            call.incoming_call_context, callback_url, cognitive_services_endpoint=self._speech
+        )
         return str(properties.call_connection_id or "")
 
     async def transfer(self, call_connection_id: str, *, number: str, caller_id: str, context: str) -> None:

@@ -31,7 +31,8 @@ SPEC = ServiceSpec(
 async def _start_acs(ctx: ServiceContext) -> None:
     secret = ctx.settings.acs_connection_string
     if secret is not None and secret.get_secret_value():
-        ctx.extras["acs_control"] = AcsCallControl(secret.get_secret_value())
+        speech = ctx.settings.acs_cognitive_services_endpoint
+        ctx.extras["acs_control"] = AcsCallControl(secret.get_secret_value(), cognitive_services_endpoint=speech)
 
 
 async def _stop_acs(ctx: ServiceContext) -> None:
