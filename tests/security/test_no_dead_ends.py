@@ -51,6 +51,8 @@ class Journey:
     sid: str
     answers: list[LoopbackAnswer] = field(default_factory=list)
     stream: str = "none"  # none | refused | closed_by_ai | dropped
+    answer_ms: float = 0.0  # the voice webhook's answer
+    after_stream_ms: float | None = None  # the <Connect> action's answer (the gateway asks realtime-processor)
 
     @property
     def decisions(self) -> list[str]:
@@ -119,11 +121,15 @@ class Stack:
         journey = Journey("CA" + uuid.uuid4().hex)
         carrier = LoopbackCarrier(self.url("phone-gateway"), auth_token=TWILIO_TOKEN)
         try:
+            started = time.perf_counter()
             answer = await carrier.place_call(caller=CALLER, dialled=dialled, call_sid=journey.sid)
+            journey.answer_ms = (time.perf_counter() - started) * 1000
             journey.answers.append(answer)
             if answer.decision == "ai":
                 journey.stream = await stream_side(answer, journey.sid)
+                started = time.perf_counter()
                 after = await carrier.stream_ended(answer, call_sid=journey.sid)
+                journey.after_stream_ms = (time.perf_counter() - started) * 1000
                 assert after is not None, "an AI answer without a <Connect action>: the call would just end"
                 answer = after
                 journey.answers.append(answer)
@@ -271,6 +277,7 @@ def _assert_fallback(stack: Stack, journey: Journey, *, route: str, reasons: set
 
 def test_an_ai_call_the_ai_ends_is_hung_up_and_never_rings_the_person(stack: Stack) -> None:
     journey = stack.call(RING_HOSTED, silent_caller)
+    print("FIGURES ai-ended:", journey.decisions, f"after-stream {journey.after_stream_ms:.1f} ms")
     assert journey.stream == "closed_by_ai"
     assert journey.decisions == ["ai", "hangup"], journey.decisions
     assert journey.rang == []
@@ -308,6 +315,12 @@ def test_calls_before_during_and_after_realtime_processor_restarts_all_reach_the
         _assert_fallback(stack, journey, route="fallback_voicemail", reasons={"media_unavailable", "stream_failed"})
         assert journey.rang == [RING_REAL]
 
+    print(  # figures for the closing note (pytest -s)
+        "FIGURES before:", first.decisions, f"answer {first.answer_ms:.1f} ms, after {first.after_stream_ms} ms;",
+        "down:", down.decisions, f"answer {down.answer_ms:.1f} ms;",
+        f"during the restart: {len(during)} calls,", sorted({tuple(j.decisions) for j in during}),
+        f"answers {min(j.answer_ms for j in during):.1f}-{max(j.answer_ms for j in during):.1f} ms",
+    )  # fmt: skip
     time.sleep(1.5)  # phone-gateway's probe sees it up
     after = stack.call(RING_HOSTED, silent_caller)
     assert after.decisions == ["ai", "hangup"], after.decisions
@@ -318,6 +331,7 @@ def test_a_live_call_whose_realtime_processor_is_killed_continues_to_the_fallbac
     stack.wait_media(up=True)
     time.sleep(1.5)
     journey = stack.call(RING_HOSTED, killed_mid_call(stack))
+    print("FIGURES killed mid-call:", journey.decisions, f"after-stream {journey.after_stream_ms:.1f} ms")
     assert journey.stream == "dropped"
     assert journey.decisions[:2] == ["ai", "transfer"], journey.decisions
     record = _assert_fallback(stack, journey, route="fallback_voicemail", reasons={"stream_failed"})
