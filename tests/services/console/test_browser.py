@@ -205,6 +205,7 @@ def test_settings_are_saved(person: Visitor, inbox: dict[str, list[Any]]) -> Non
     person.go("/settings")
     page.check("#persona-direct")
     page.fill("#spam_threshold", "0.7")
+    page.select_option("#fallback", "voicemail")  # when the AI cannot take a call (issue 10)
     page.click("#save-preferences")
     page.wait_for_url("**/settings?done=preferences")
     hook = f"http://127.0.0.1:{inbox['http_port'][0]}"
@@ -218,6 +219,7 @@ def test_settings_are_saved(person: Visitor, inbox: dict[str, list[Any]]) -> Non
     person.go("/settings")  # what user-management now holds
     assert page.is_checked("#persona-direct")
     assert page.input_value("#spam_threshold") == "0.7"
+    assert page.input_value("#fallback") == "voicemail"
     assert page.input_value("#webhook_target") == f"{hook}/hook"
     assert page.is_checked("#email_enabled")
     page.fill("#webhook_target", "not a url")
