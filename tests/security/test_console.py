@@ -68,12 +68,12 @@ def _record(stack: LocalStack, call_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-def test_every_console_door_declares_a_rule_and_only_sign_in_and_status_are_public() -> None:
+def test_every_console_door_declares_a_rule_and_only_sign_in_reset_and_status_are_public() -> None:
     app = create_app()
     public = {door.path for door in access_map(app) if all(rule.kind == "public" for rule in door.rules)}
     assert public == {
         "/openapi.json", "/health", "/ready", "/metrics", "/static/{path}", "/", "/login", "/signup",
-        "/lang/{language}", "/status", "/status.json", "/favicon.ico",
+        "/lang/{language}", "/status", "/status.json", "/favicon.ico", "/forgot", "/reset",
     }  # fmt: skip
     assert "/docs" not in {door.path for door in access_map(app)}  # FastAPI's docs load scripts from a CDN
 
