@@ -183,7 +183,8 @@ def test_redis_or_llm_down_is_mode_c_and_restarts_no_healthy_service(
 
 
 def test_rollback_waits_for_approval_then_runs(tmp_path: Path) -> None:
-    env = {"RESPONDER_APPROVAL_REQUIRED": "rollback", "RESPONDER_READY_TIMEOUT_SECONDS": "5"}
+    # Long enough for a loaded machine to start the rolled-back service; the bad release never gets ready anyway.
+    env = {"RESPONDER_APPROVAL_REQUIRED": "rollback", "RESPONDER_READY_TIMEOUT_SECONDS": "20"}
     with drill_stack(tmp_path, env) as stack:
         result = drill(stack, "bad-release", services=["conversation-engine"])
         assert result.incident is not None

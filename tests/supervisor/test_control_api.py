@@ -139,3 +139,17 @@ def test_only_the_responder_inherits_the_supervisors_secrets(tmp_path: Path) -> 
     assert "SUPERVISOR_TOKEN" not in engine.env
     assert engine.env["INTERNAL_SECRET"] == "shared"
     assert responder.env["SUPERVISOR_TOKEN"] == SUPERVISOR_TOKEN
+
+
+def test_clients_wait_longer_than_a_restart_can_take(tmp_path: Path) -> None:
+    """The issue's failure: a 5 s client timeout under a 10 s shutdown grace reported a good restart as failed."""
+    from answer_ninja.ops.platforms.local import LocalPlatform
+    from answer_ninja.supervisor.client import SupervisorClient, control_timeout
+
+    settings = load_settings(data_dir=tmp_path, shutdown_grace_seconds=10, supervisor_token=SUPERVISOR_TOKEN)
+    assert control_timeout(settings) > 2 * settings.shutdown_grace_seconds
+    client = SupervisorClient.for_settings(settings)
+    assert client._http.timeout.read == control_timeout(settings)
+    assert client._http.headers["Authorization"] == f"Bearer {SUPERVISOR_TOKEN}"
+    platform = LocalPlatform(settings)
+    assert platform.supervisor._http.timeout.read == control_timeout(settings)
