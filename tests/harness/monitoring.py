@@ -197,11 +197,13 @@ class WebhookRecorder:
 
     def __init__(self, forward_to: str | None = None) -> None:
         self.received: list[tuple[float, dict[str, Any], int]] = []
+        self.authorizations: list[str | None] = []  # the Authorization header of each POST, as sent
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorder.authorizations.append(self.headers.get("Authorization"))
                 status = 200
                 if forward_to is not None:
                     request = urllib.request.Request(forward_to, data=body, method="POST")

@@ -183,7 +183,8 @@ def test_redis_or_llm_down_is_mode_c_and_restarts_no_healthy_service(
 
 
 def test_rollback_waits_for_approval_then_runs(tmp_path: Path) -> None:
-    env = {"RESPONDER_APPROVAL_REQUIRED": "rollback", "RESPONDER_READY_TIMEOUT_SECONDS": "5"}
+    # Long enough for a loaded machine to start the rolled-back service; the bad release never gets ready anyway.
+    env = {"RESPONDER_APPROVAL_REQUIRED": "rollback", "RESPONDER_READY_TIMEOUT_SECONDS": "20"}
     with drill_stack(tmp_path, env) as stack:
         result = drill(stack, "bad-release", services=["conversation-engine"])
         assert result.incident is not None
@@ -199,13 +200,16 @@ def test_rollback_waits_for_approval_then_runs(tmp_path: Path) -> None:
         )
         assert decided == 200
         incident_url = stack.url("responder") + f"/incidents/{result.incident['id']}"
-        for _ in range(150):
+        for _ in range(300):
             incident = stack.get(incident_url)[1]
             if incident["status"] == "resolved":
                 break
             time.sleep(0.2)
-        assert incident["status"] == "resolved"
-        assert [a["kind"] for a in incident["actions"]][-1] == "rollback"
-        assert incident["actions"][-1]["outcome"] == "succeeded"
+        timeline = [f"{event['kind']}: {event['message']}" for event in incident["timeline"]]
+        assert incident["status"] == "resolved", "\n".join(timeline)
+        kinds = [(a["kind"], a["outcome"]) for a in incident["actions"]]
+        assert ("rollback", "succeeded") in kinds, kinds
+        # Degraded mode the ladder turned on before the approval came is off again before the incident resolved.
+        assert "DEGRADED_MODE" not in stack.get(stack.supervisor_url + "/config")[1]
         # Recorded under the credential that decided (the operator's machine here), not the name in the body.
         assert any(row["actor"] == "operator-token" and row["action"] == "approval" for row in audit(stack))

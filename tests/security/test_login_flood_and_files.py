@@ -28,9 +28,15 @@ FAST_RESPONDER = {
 }
 
 
+# As on an operator's machine: no supervisor or Alertmanager token in the environment, so `answer-ninja up` uses
+# (and the drill command reads) the ones generated in DATA_DIR/secrets.json.
+MACHINE_SECRETS_ONLY = {"SUPERVISOR_TOKEN": "", "ALERTMANAGER_TOKEN": ""}
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with LocalStack(tmp_path_factory.mktemp("login-flood"), services=SERVICES, env=FAST_RESPONDER) as running:
+    env = {**FAST_RESPONDER, **MACHINE_SECRETS_ONLY}
+    with LocalStack(tmp_path_factory.mktemp("login-flood"), services=SERVICES, env=env) as running:
         yield running
 
 
@@ -65,6 +71,31 @@ def test_login_flood_ends_in_throttling_not_restarts(stack: LocalStack) -> None:
     assert report["incidents"] == []
     assert report["passed"] is True
     assert drill.returncode == 0, drill.stderr
+
+
+def test_commands_find_the_machines_supervisor_token_by_themselves(stack: LocalStack) -> None:
+    status = subprocess.run(
+        [sys.executable, "-m", "answer_ninja", "status"],
+        env={**stack.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert "user-management" in status.stdout
+    stored = json.loads((stack.data_dir / "secrets.json").read_text())
+    assert stored["SUPERVISOR_TOKEN"] not in status.stdout + status.stderr  # never printed
+    # Without the file (another user, another DATA_DIR) the command says why, without a traceback.
+    refused = subprocess.run(
+        [sys.executable, "-m", "answer_ninja", "status"],
+        env={**stack.env, "DATA_DIR": str(stack.data_dir / "elsewhere")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert "refused" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def _mode(path: Path) -> int:

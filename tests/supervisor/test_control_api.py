@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,3 +140,37 @@ def test_only_the_responder_inherits_the_supervisors_secrets(tmp_path: Path) -> 
     assert "SUPERVISOR_TOKEN" not in engine.env
     assert engine.env["INTERNAL_SECRET"] == "shared"
     assert responder.env["SUPERVISOR_TOKEN"] == SUPERVISOR_TOKEN
+
+
+def test_clients_wait_longer_than_a_restart_can_take(tmp_path: Path) -> None:
+    """The issue's failure: a 5 s client timeout under a 10 s shutdown grace reported a good restart as failed."""
+    from answer_ninja.ops.platforms.local import LocalPlatform
+    from answer_ninja.supervisor.client import SupervisorClient, control_timeout
+
+    settings = load_settings(data_dir=tmp_path, shutdown_grace_seconds=10, supervisor_token=SUPERVISOR_TOKEN)
+    assert control_timeout(settings) > 2 * settings.shutdown_grace_seconds
+    client = SupervisorClient.for_settings(settings)
+    assert client._http.timeout.read == control_timeout(settings)
+    assert client._http.headers["Authorization"] == f"Bearer {SUPERVISOR_TOKEN}"
+    platform = LocalPlatform(settings)
+    assert platform.supervisor._http.timeout.read == control_timeout(settings)
+
+
+def test_a_revision_planted_before_the_checks_never_runs(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    planted = Supervisor(settings, services=["conversation-engine"])
+    deployment = planted.book.get("conversation-engine")
+    deployment.add_revision(env={"LD_PRELOAD": "/tmp/x.so"}, argv=["/bin/sh", "-c", "id"], change_cause="old")
+    deployment.add_revision(env={"LOG_LEVEL": "DEBUG"}, argv=None, change_cause="good")
+    planted.book.save()
+
+    restarted = Supervisor(settings, services=["conversation-engine"])
+    assert restarted.get("conversation-engine").spec.argv[0] == sys.executable
+    with pytest.raises(RevisionRefusedError):
+        asyncio.run(restarted.rollback("conversation-engine", to=2))
+    assert restarted.deployment("conversation-engine").current == 3
+    restarted.book.get("conversation-engine").current = 2  # as a hand-edited deployments.json would say
+    restarted._apply_revision(restarted.get("conversation-engine").spec, "conversation-engine")
+    spec = restarted.get("conversation-engine").spec
+    assert spec.argv == service_argv("conversation-engine", spec.port)
+    assert "LD_PRELOAD" not in spec.env

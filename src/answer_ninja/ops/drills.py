@@ -54,11 +54,14 @@ FAULTS: dict[str, Fault] = {
 
 
 def never_ready_argv(service: str) -> list[str]:
-    """The bad release: the service's own entry point, listening on a port nobody is sent to, so the revision
-    never gets ready where it should (a revision may change flags, never run another program)."""
-    return [*service_argv(service, free_loopback_port())]
+    """A release that never gets ready where it should: the service's own entry point on a port nobody is sent to
+    (a revision may change flags, never run another program)."""
+    return service_argv(service, free_loopback_port())
 
 
+# The drill's bad release: an environment the service refuses at start (one line naming the variable, exit 2), so
+# the revision never gets ready and its process stops at once when rolled back.
+BAD_RELEASE_ENV = {"LOG_LEVEL": "LOUD"}
 BAD_CONFIG = {"LOG_LEVEL": "LOUD"}
 TOO_LITTLE_MEMORY = "16Mi"
 
@@ -161,8 +164,7 @@ async def inject(fault: Fault, platform: LocalPlatform, services: list[str], sto
     elif fault.name == "bad-release":
         await platform.deploy(
             services[0],
-            env={},
-            argv=never_ready_argv(services[0]),
+            env=dict(BAD_RELEASE_ENV),
             change_cause="drill: release that never gets ready",
         )
     elif fault.dependency:

@@ -43,7 +43,8 @@ def holder_secrets(settings: Settings) -> dict[str, str]:
     values = {}
     for name in SUPERVISOR_SECRETS:
         configured = getattr(settings, name.lower())
-        values[name] = configured.get_secret_value() if configured is not None else stored[name]
+        explicit = configured.get_secret_value() if configured is not None else ""
+        values[name] = explicit or stored[name]  # an empty value is no value: the machine's own one then
     return values
 
 

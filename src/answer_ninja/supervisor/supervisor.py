@@ -18,7 +18,7 @@ from answer_ninja.platform.settings import Settings
 from answer_ninja.supervisor.backoff import BackoffPolicy
 from answer_ninja.supervisor.deployments import Deployment, DeploymentBook, RevisionRecord
 from answer_ninja.supervisor.process import ManagedProcess, ProcessSpec
-from answer_ninja.supervisor.revision_rules import check_config, check_revision
+from answer_ninja.supervisor.revision_rules import RevisionRefusedError, check_config, check_revision
 
 log = get_logger(__name__)
 
@@ -104,8 +104,16 @@ class Supervisor:
     def _apply_revision(self, spec: ProcessSpec, service: str) -> None:
         deployment = self.book.get(service)
         record = deployment.current_revision
-        spec.argv = list(record.argv) if record.argv else service_argv(service, spec.port)
-        spec.env = {**self.env, **self.private_env.get(service, {}), **record.env}
+        argv, env = record.argv, record.env
+        try:
+            check_revision(service, env=env, argv=argv)
+        except RevisionRefusedError as error:
+            # Recorded before revisions were checked (deployments.json of an older version, or edited by hand):
+            # never run it; the service's own command with the supervisor's environment instead.
+            log.warning("revision_refused", service=service, revision=record.number, reason=str(error))
+            argv, env = None, {}
+        spec.argv = list(argv) if argv else service_argv(service, spec.port)
+        spec.env = {**self.env, **self.private_env.get(service, {}), **env}
         spec.withheld_env = SUPERVISOR_SECRETS
         spec.revision = record.number
         spec.memory_limit_mb = deployment.memory_limit_mb
@@ -158,7 +166,14 @@ class Supervisor:
         return record
 
     async def rollback(self, service: str, *, to: int | None = None) -> RevisionRecord:
-        record = self.book.get(service).rollback(to)
+        deployment = self.book.get(service)
+        previous = deployment.current
+        record = deployment.rollback(to)
+        try:
+            check_revision(service, env=record.env, argv=record.argv)
+        except RevisionRefusedError:
+            deployment.current = previous  # a revision that may not run is not rolled back to
+            raise
         self.book.save()
         self.get(service).note("Normal", "RolledBack", f"to revision {record.number} ({record.change_cause})")
         await self._roll(service)

@@ -101,3 +101,16 @@ def test_operator_routes_refuse_anyone_else(client: TestClient) -> None:
         assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401, path
     refused = client.post("/approvals/x", json={"approved": True, "by": "mallory"}, headers={"Authorization": ""})
     assert refused.status_code == 401
+
+
+def test_every_state_changing_door_needs_a_credential(client: TestClient) -> None:
+    from answer_ninja.platform.auth.rules import access_map
+
+    doors = access_map(client.app)  # type: ignore[arg-type]
+    changing = [door for door in doors if set(door.methods) & {"POST", "PUT", "PATCH", "DELETE"}]
+    assert {door.path for door in changing} >= {"/alerts", "/approvals/{approval_id}", "/drills"}
+    for door in changing:
+        assert door.rules, door.path
+        assert all(rule.kind != "public" for rule in door.rules), door.path
+    alerts = next(door for door in changing if door.path == "/alerts")
+    assert [rule.kind for rule in alerts.rules] == ["alertmanager"]
