@@ -167,6 +167,18 @@ def _person(stack: Stack, email: str, hosted: str, real: str, fallback: str) -> 
 def stack(
     tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer, redis_server: RedisServer
 ) -> Iterator[Stack]:
+    yield from running_stack(tmp_path_factory, postgres_server, redis_server)
+
+
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    *,
+    services: tuple[str, ...] = SERVICES,
+    env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """The stack with a person who chose "ring" and one who chose "voicemail"."""
     database_url = postgres_server.create_database("deadends_" + uuid.uuid4().hex[:10])
     client = redis.Redis.from_url(redis_server.url)
     for key in client.scan_iter("routing:*"):
@@ -174,7 +186,7 @@ def stack(
     client.close()
     local = LocalStack(
         tmp_path_factory.mktemp("deadends"),
-        services=SERVICES,
+        services=services,
         env={
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_server.url,
@@ -183,6 +195,7 @@ def stack(
             "SILENCE_PROMPT_SECONDS": "1",
             "SILENCE_GOODBYE_SECONDS": "1",
             "TTS_PRESYNTHESIZE_TEMPLATES": "false",
+            **(env or {}),
         },
     )
     local.start(timeout=300)
@@ -264,7 +277,7 @@ def killed_mid_call(stack: Stack) -> StreamSide:
 # --- the tests -------------------------------------------------------------------------------------------------
 
 
-def _assert_fallback(stack: Stack, journey: Journey, *, route: str, reasons: set[str]) -> dict[str, Any]:
+def assert_fallback(stack: Stack, journey: Journey, *, route: str, reasons: set[str]) -> dict[str, Any]:
     assert journey.reached_fallback, journey.decisions
     assert journey.decisions[-1] == "hangup", journey.decisions  # the voicemail (or the ring) ended the call
     record = stack.records(journey.sid)
@@ -291,7 +304,7 @@ def test_calls_before_during_and_after_realtime_processor_restarts_all_reach_the
     stack.supervisor("/services/realtime-processor/stop")
     # Before phone-gateway has noticed (its probe runs every second): it may still hand out the stream.
     first = stack.call(RING_HOSTED, dead_stream)
-    record = _assert_fallback(stack, first, route="fallback_voicemail", reasons={"media_unavailable", "stream_failed"})
+    record = assert_fallback(stack, first, route="fallback_voicemail", reasons={"media_unavailable", "stream_failed"})
     assert first.rang == [RING_REAL]  # the person's own number rang first, then the voicemail took the message
     assert record["details"]["voicemail"]["duration_seconds"] == 4
 
@@ -300,7 +313,7 @@ def test_calls_before_during_and_after_realtime_processor_restarts_all_reach_the
     down = stack.call(VOICEMAIL_HOSTED, dead_stream)
     assert down.decisions == ["voicemail", "hangup"], down.decisions
     assert "留言" in (down.answers[0].prompt or "")  # the person's language (zh-CN)
-    _assert_fallback(stack, down, route="fallback_voicemail", reasons={"media_unavailable"})
+    assert_fallback(stack, down, route="fallback_voicemail", reasons={"media_unavailable"})
 
     # The restart (what the responder asks of the supervisor): calls while it starts, then after it is ready.
     stack.supervisor("/services/realtime-processor/start")
@@ -312,7 +325,7 @@ def test_calls_before_during_and_after_realtime_processor_restarts_all_reach_the
         time.sleep(0.5)
     assert during, "realtime-processor was ready at once: nothing was tried during the restart"
     for journey in during:
-        _assert_fallback(stack, journey, route="fallback_voicemail", reasons={"media_unavailable", "stream_failed"})
+        assert_fallback(stack, journey, route="fallback_voicemail", reasons={"media_unavailable", "stream_failed"})
         assert journey.rang == [RING_REAL]
 
     print(  # figures for the closing note (pytest -s)
@@ -334,7 +347,7 @@ def test_a_live_call_whose_realtime_processor_is_killed_continues_to_the_fallbac
     print("FIGURES killed mid-call:", journey.decisions, f"after-stream {journey.after_stream_ms:.1f} ms")
     assert journey.stream == "dropped"
     assert journey.decisions[:2] == ["ai", "transfer"], journey.decisions
-    record = _assert_fallback(stack, journey, route="fallback_voicemail", reasons={"stream_failed"})
+    record = assert_fallback(stack, journey, route="fallback_voicemail", reasons={"stream_failed"})
     assert journey.rang == [RING_REAL]
     assert record["details"]["voicemail"]["duration_seconds"] == 4
     stack.wait_media(up=True)  # the supervisor brings it back (restartPolicy: Always) for whatever runs next

@@ -24,10 +24,10 @@ SPEC = ServiceSpec(
     description="Receives calls from the carriers and decides: transfer, reject or AI.",
     uses_database=True,
     uses_cache=True,
-    # Routing decides from cache when these are unreachable, so they never make the gateway unready; without
-    # realtime-processor AI calls go to the person's fallback (fallback.py): /ready warns, calls still flow.
-    calls=("user-management", "profile-analytics", "realtime-processor"),
-    soft_calls=("user-management", "profile-analytics", "realtime-processor"),
+    # Routing decides from cache when these are unreachable, so they never make the gateway unready.
+    # (realtime-processor is checked by fallback.py in the background: /ready shows its cached answer.)
+    calls=("user-management", "profile-analytics"),
+    soft_calls=("user-management", "profile-analytics"),
 )
 
 

@@ -4,9 +4,10 @@ short message and a recorded voicemail), and the record says what happened.
 
 Two defences, because neither alone is enough:
 
-* **Before the stream.** ``MediaAvailability`` knows whether realtime-processor can take a stream: the same probe
-  as phone-gateway's /ready (its ``/health``; a soft dependency, so /ready warns without going unready), re-run
-  every PROBE_INTERVAL_SECONDS in the background (a decision reads a cached boolean, it never waits on a probe),
+* **Before the stream.** ``MediaAvailability`` knows whether realtime-processor can take a stream: the probe
+  phone-gateway's /ready makes of a called service (its ``/health``), re-run every PROBE_INTERVAL_SECONDS in the
+  background; a decision reads a cached boolean and never waits on a probe, and /ready shows the cached answer as a
+  warning (never unready, never slow: a hung realtime-processor must not make the gateway look down too),
   plus the streams that failed lately: FAILURES_BEFORE_PAUSE failed streams within FAILURE_WINDOW_SECONDS send
   new calls straight to the fallback for PAUSE_SECONDS even while the probe still answers (a process that is
   alive but cannot take streams). A call decided "AI" while media is unavailable is answered with the fallback
@@ -42,7 +43,7 @@ from prometheus_client import Counter
 from answer_ninja.calls.routing import UserRouting
 from answer_ninja.platform.app_factory import ServiceContext
 from answer_ninja.platform.db.models import CallRecord
-from answer_ninja.platform.health import run_check
+from answer_ninja.platform.health import DependencyCheck, run_check
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.phone_gateway import flows
 from answer_ninja.telephony import twilio_voice, webhook_auth
@@ -125,29 +126,45 @@ class MediaAvailability:
                 await asyncio.wait_for(self._wake.wait(), timeout=PROBE_INTERVAL_SECONDS)
 
 
-def _platform_probe(ctx: ServiceContext) -> Callable[[], Awaitable[str | None]]:
-    """The /ready check of realtime-processor (the app factory's, reused), as "usable or why not"."""
+def _health_probe(ctx: ServiceContext) -> Callable[[], Awaitable[str | None]]:
+    """realtime-processor's /health, checked as the app factory checks a called service, as "usable or why not"."""
+    url = ctx.settings.service_url(MEDIA_SERVICE) + "/health"
+
+    async def get(timeout: float) -> None:
+        (await ctx.require_http().get(url, timeout=timeout)).raise_for_status()
+
+    check = DependencyCheck(MEDIA_SERVICE, "service", get)
 
     async def probe() -> str | None:
-        check = next((check for check in ctx.checks if check.name == MEDIA_SERVICE), None)
-        if check is None:
-            return None
         result = await run_check(check, min(PROBE_TIMEOUT_SECONDS, ctx.settings.dependency_timeout_seconds))
         return None if result.ok else (result.error or "unreachable")
 
     return probe
 
 
+def _ready_check(availability: MediaAvailability) -> DependencyCheck:
+    """phone-gateway's /ready shows the cached answer (a warning, never unready): a hung realtime-processor must not
+    make /ready slow, or whoever probes it (the responder, the kubelet) would take the gateway for down too."""
+
+    async def cached(_: float) -> None:
+        problem = availability.why_not()
+        if problem is not None:
+            raise RuntimeError(problem)
+
+    return DependencyCheck(MEDIA_SERVICE, "service", cached, required=False)
+
+
 def availability_of(ctx: ServiceContext) -> MediaAvailability:
     availability = ctx.extras.get("media_availability")
     if not isinstance(availability, MediaAvailability):
-        availability = MediaAvailability(_platform_probe(ctx))
+        availability = MediaAvailability(_health_probe(ctx))
         ctx.extras["media_availability"] = availability
     return availability
 
 
 async def start(ctx: ServiceContext) -> None:
     availability = availability_of(ctx)
+    ctx.checks.append(_ready_check(availability))
     with contextlib.suppress(Exception):
         await availability.refresh()
     ctx.extras["media_probe"] = asyncio.create_task(availability.run(), name="media-availability")
