@@ -146,7 +146,8 @@ async def twilio_status(form: dict[str, str] = TwilioForm, ctx: ServiceContext =
     if record is None:
         log.info("status_for_unknown_call_ignored", status=status)
         return Response(status_code=204)
-    duration = _call_duration(form.get("CallDuration", ""), transferred=record.decision == "transfer")
+    transferred = record.decision in (Decision.TRANSFER.value, Decision.RING.value)  # the person's own phone rang
+    duration = _call_duration(form.get("CallDuration", ""), transferred=transferred)
     await flows.update_status(ctx, call_id=record.id, status=status, duration=duration)
     return Response(status_code=204)
 
