@@ -84,7 +84,15 @@ def test_alertmanager_config_routes_to_responder_and_slack() -> None:
     assert routed.strip() == "responder,slack"
     config = yaml.safe_load(ALERTMANAGER.read_text())
     webhook = next(r for r in config["receivers"] if r["name"] == "responder")["webhook_configs"][0]
-    assert webhook == {"url": "http://responder:3009/alerts", "send_resolved": True, "max_alerts": 50}
+    assert webhook == {
+        "url": "http://responder:3009/alerts",
+        "send_resolved": True,
+        "max_alerts": 50,
+        # The responder refuses alerts without ALERTMANAGER_TOKEN; the token is a mounted file, never inline.
+        "http_config": {
+            "authorization": {"type": "Bearer", "credentials_file": "/etc/alertmanager/secrets/alertmanager-token"}
+        },
+    }
     slack = next(r for r in config["receivers"] if r["name"] == "slack")["slack_configs"][0]
     assert slack["send_resolved"] is True
     assert "api_url" not in slack  # the webhook URL is a secret: read from a mounted file

@@ -14,6 +14,8 @@ INTERNAL_SECRET = "test-internal-secret-0123456789abcdef"
 OPERATOR_TOKEN = "test-operator-token-0123456789abcdef"
 JWT_SECRET = "test-jwt-secret-that-is-long-enough-0123456789"
 PROFILE_HASH_SECRET = "test-profile-hash-secret-0123456789"
+SUPERVISOR_TOKEN = "test-supervisor-token-0123456789abcdef"
+ALERTMANAGER_TOKEN = "test-alertmanager-token-0123456789abcdef"
 CARRIER_WEBHOOK_SECRET = "test-carrier-webhook-secret-0123456789"
 
 # Settings overrides that configure every secret (so nothing is degraded for want of one).
@@ -22,6 +24,8 @@ SECRETS: dict[str, Any] = {
     "operator_token": OPERATOR_TOKEN,
     "jwt_secret": JWT_SECRET,
     "profile_hash_secret": PROFILE_HASH_SECRET,
+    "supervisor_token": SUPERVISOR_TOKEN,
+    "alertmanager_token": ALERTMANAGER_TOKEN,
 }
 
 
@@ -32,6 +36,16 @@ def service_headers(issuer: str, audience: str, *, secret: str = INTERNAL_SECRET
 
 def operator_headers(token: str = OPERATOR_TOKEN) -> dict[str, str]:
     """What the operator's machine (answer-ninja commands) sends."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def supervisor_headers(token: str = SUPERVISOR_TOKEN) -> dict[str, str]:
+    """What answer-ninja commands and the responder send to the supervisor's control API."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def alertmanager_headers(token: str = ALERTMANAGER_TOKEN) -> dict[str, str]:
+    """What Alertmanager sends to the responder's /alerts (http_config.authorization)."""
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from tests.harness.credentials import OPERATOR_TOKEN, operator_headers
+from tests.harness.credentials import ALERTMANAGER_TOKEN, OPERATOR_TOKEN, operator_headers
 from tests.harness.kube import REPO
 from tests.harness.servers import free_port, wait_for_port
 
@@ -98,14 +98,26 @@ class _Process:
 class AlertmanagerServer(_Process):
     """deploy/alertmanager/alertmanager.yml with the responder webhook and the Slack URL pointed at local ones."""
 
-    def __init__(self, directory: Path, *, responder_url: str, slack_url: str, group_interval: str = "2s") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        responder_url: str,
+        slack_url: str,
+        group_interval: str = "2s",
+        alertmanager_token: str = ALERTMANAGER_TOKEN,
+    ) -> None:
         super().__init__(directory)
         config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
         # Resolved notifications wait for the next group_interval flush (30 s in production).
         config["route"]["group_interval"] = group_interval
+        token_file = directory / "alertmanager-token"
+        token_file.write_text(alertmanager_token)
         for receiver in config["receivers"]:
             for hook in receiver.get("webhook_configs", []):
                 hook["url"] = responder_url
+                # deploy/'s credentials_file points at the mounted Secret; here, at the test's own token file.
+                hook["http_config"]["authorization"]["credentials_file"] = str(token_file)
             for slack in receiver.get("slack_configs", []):
                 secret = directory / "slack-webhook-url"
                 secret.write_text(slack_url)
@@ -194,6 +206,9 @@ class WebhookRecorder:
                 if forward_to is not None:
                     request = urllib.request.Request(forward_to, data=body, method="POST")
                     request.add_header("Content-Type", "application/json")
+                    # Alertmanager's credential (http_config.authorization) goes on to the responder as it came.
+                    if self.headers.get("Authorization"):
+                        request.add_header("Authorization", self.headers["Authorization"])
                     try:
                         with urllib.request.urlopen(request, timeout=10) as response:
                             status = response.status
@@ -295,6 +310,7 @@ def alerting_pipeline(
         "RESPONDER_SYNTHETIC_CALL": "false",
         "SHUTDOWN_GRACE_SECONDS": "2",
         "OPERATOR_TOKEN": OPERATOR_TOKEN,  # the incidents are the operator's to read
+        "ALERTMANAGER_TOKEN": ALERTMANAGER_TOKEN,  # what Alertmanager sends to /alerts
     }
     for name in ("REDIS_URL", "LLM_BASE_URL", "SLACK_WEBHOOK_URL", "PROMETHEUS_URL"):
         env.pop(name, None)

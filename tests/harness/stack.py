@@ -11,15 +11,25 @@ import time
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from answer_ninja.catalogue import SERVICES
-from tests.harness.credentials import SECRETS, operator_headers
+from tests.harness.credentials import SECRETS, operator_headers, supervisor_headers
 from tests.harness.servers import free_port
+
+
+def default_headers(url: str) -> dict[str, str]:
+    """The supervisor's token for its control API (any LocalStack's), the operator's token elsewhere."""
+    if any(url.startswith(base + "/") or url == base for base in LocalStack.supervisor_urls):
+        return supervisor_headers()
+    return operator_headers()
 
 
 class LocalStack:
     """``answer-ninja up`` in a scratch data directory, every port chosen free, so tests never collide."""
+
+    # Control API addresses of the stacks made in this process (the helpers send them the supervisor's token).
+    supervisor_urls: ClassVar[set[str]] = set()
 
     def __init__(
         self,
@@ -32,6 +42,7 @@ class LocalStack:
         self.services = list(services or SERVICES)
         self.ports = {name: free_port() for name in SERVICES}
         self.supervisor_port = free_port()
+        LocalStack.supervisor_urls.add(self.supervisor_url)
         self.env = {
             **os.environ,
             "DATA_DIR": str(data_dir),
@@ -102,11 +113,11 @@ class LocalStack:
         path = self.data_dir / "up.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    # --- tiny blocking HTTP helpers (tests stay synchronous and readable); they send the operator's token unless
-    # told otherwise (``headers={}`` for an anonymous caller) ---
+    # --- tiny blocking HTTP helpers (tests stay synchronous and readable); they send the operator's token (the
+    # supervisor's to its control API) unless told otherwise (``headers={}`` for an anonymous caller) ---
     @staticmethod
     def get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        request = urllib.request.Request(url, headers=operator_headers() if headers is None else headers)
+        request = urllib.request.Request(url, headers=default_headers(url) if headers is None else headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
@@ -120,7 +131,7 @@ class LocalStack:
         url: str, body: Any = None, timeout: float = 30.0, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else b""
-        sent = {"content-type": "application/json", **(operator_headers() if headers is None else headers)}
+        sent = {"content-type": "application/json", **(default_headers(url) if headers is None else headers)}
         request = urllib.request.Request(url, data=data, method="POST", headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -134,7 +145,7 @@ class LocalStack:
             url,
             data=json.dumps(body).encode(),
             method="PATCH",
-            headers={"content-type": "application/json", **operator_headers()},
+            headers={"content-type": "application/json", **default_headers(url)},
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())

@@ -15,7 +15,7 @@ from typing import Any
 from answer_ninja.ops.drills import DrillResult, Hook, run_drill
 from answer_ninja.ops.platforms.local import LocalPlatform
 from answer_ninja.platform.settings import load_settings
-from tests.harness.credentials import operator_headers
+from tests.harness.credentials import SUPERVISOR_TOKEN, operator_headers
 from tests.harness.servers import PostgresServer, _pg_bin, free_port
 from tests.harness.stack import LocalStack
 
@@ -98,7 +98,7 @@ def drill_stack(
 
 def drill(stack: LocalStack, fault: str, **kwargs: Any) -> DrillResult:
     """Run one drill against ``stack`` from this (test) process, as `answer-ninja drill` does."""
-    settings = load_settings(**{"supervisor_port": stack.supervisor_port})
+    settings = load_settings(supervisor_port=stack.supervisor_port, supervisor_token=SUPERVISOR_TOKEN)
 
     async def run() -> DrillResult:
         platform = LocalPlatform(settings, supervisor_url=stack.supervisor_url)

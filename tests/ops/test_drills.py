@@ -207,4 +207,5 @@ def test_rollback_waits_for_approval_then_runs(tmp_path: Path) -> None:
         assert incident["status"] == "resolved"
         assert [a["kind"] for a in incident["actions"]][-1] == "rollback"
         assert incident["actions"][-1]["outcome"] == "succeeded"
-        assert any(row["actor"] == "alice" for row in audit(stack))
+        # Recorded under the credential that decided (the operator's machine here), not the name in the body.
+        assert any(row["actor"] == "operator-token" and row["action"] == "approval" for row in audit(stack))

@@ -55,3 +55,28 @@ def test_unexpected_twiml_is_an_error(text: str) -> None:
 def test_http_to_ws() -> None:
     assert twilio_voice.http_to_ws("http://127.0.0.1:3002/") == "ws://127.0.0.1:3002"
     assert twilio_voice.http_to_ws("https://rp.example") == "wss://rp.example"
+
+
+def test_an_ai_answer_with_an_after_stream_action_and_the_voicemail_round_trip() -> None:
+    from answer_ninja.telephony.loopback import parse_twiml
+
+    streamed = parse_twiml(
+        twilio_voice.stream_twiml(
+            "ws://h/media/twilio", {"call_id": "c1"}, action_url="/twilio/after-stream?call_id=c1"
+        )
+    )
+    assert streamed.decision == "ai"
+    assert streamed.stream_action == "/twilio/after-stream?call_id=c1"
+    assert parse_twiml(twilio_voice.stream_twiml("ws://h/media/twilio", {})).stream_action is None
+
+    voicemail = parse_twiml(
+        twilio_voice.voicemail_twiml("en-US", action_url="/twilio/voicemail?call_id=c1", recording_status_url="/r")
+    )
+    assert voicemail.decision == "voicemail"
+    assert voicemail.prompt == twilio_voice.VOICEMAIL_PROMPTS["en-US"]
+    assert voicemail.record_action == "/twilio/voicemail?call_id=c1"
+    assert voicemail.recording_callback == "/r"
+    assert f'maxLength="{twilio_voice.VOICEMAIL_MAX_SECONDS}"' in voicemail.twiml
+    assert voicemail.twiml.endswith("<Hangup /></Response>")
+    # A language we have no prompt for hears the English one, never nothing.
+    assert "the person you called" in twilio_voice.voicemail_twiml("fr-FR", action_url="/a", recording_status_url="/b")

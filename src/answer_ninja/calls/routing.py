@@ -78,6 +78,7 @@ class UserRouting:
     persona: str
     language: str
     max_call_seconds: int
+    fallback: str = "ring"  # ring | voicemail: where the call goes when the AI cannot take it
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import typer
@@ -13,6 +13,9 @@ from rich.table import Table
 from answer_ninja.cli import app
 from answer_ninja.cli.common import console, err_console, machine_credential, operator_headers, settings_or_exit
 from answer_ninja.platform.settings import Settings
+
+if TYPE_CHECKING:  # the carrier (and the Twilio SDK under it) loads only when a call is placed
+    from answer_ninja.telephony.loopback import LoopbackAnswer
 
 
 def _ws_url(http_url: str, path: str) -> str:
@@ -34,7 +37,7 @@ async def _fetch_record(settings: Settings, call_id: str) -> dict[str, Any] | No
     return None
 
 
-async def _place(settings: Settings, caller: str, dialled: str, call_sid: str) -> tuple[str, dict[str, str]]:
+async def _place(settings: Settings, caller: str, dialled: str, call_sid: str) -> LoopbackAnswer:
     from answer_ninja.telephony.loopback import LoopbackCarrier
 
     carrier = LoopbackCarrier(settings.phone_gateway_url, auth_token=machine_credential(settings, "TWILIO_AUTH_TOKEN"))
@@ -42,9 +45,31 @@ async def _place(settings: Settings, caller: str, dialled: str, call_sid: str) -
         answer = await carrier.place_call(caller=caller, dialled=dialled, call_sid=call_sid)
     finally:
         await carrier.aclose()
+    if answer.decision in ("transfer", "voicemail"):  # the AI cannot take calls now: the person's fallback
+        await _run_fallback(settings, answer, call_sid, why="realtime-processor cannot take the call")
+        raise typer.Exit(code=1)
     if answer.decision != "ai" or not answer.stream_url:
         raise typer.BadParameter(f"phone-gateway answered {answer.decision!r}, not the AI", param_hint="--to")
-    return answer.stream_url, dict(answer.parameters)
+    return answer
+
+
+async def _run_fallback(settings: Settings, answer: LoopbackAnswer, call_sid: str, *, why: str) -> None:
+    """Run the fallback as Twilio would: a ring the person does not answer here, then the voicemail."""
+    from answer_ninja.telephony.loopback import LoopbackCarrier
+
+    carrier = LoopbackCarrier(settings.phone_gateway_url)
+    try:
+        console.print(f"[yellow]fallback[/yellow] ({why})")
+        next_answer: LoopbackAnswer | None = answer
+        while next_answer is not None and next_answer.decision in ("transfer", "voicemail"):
+            if next_answer.decision == "transfer":
+                console.print(f"ringing the person's number {next_answer.transfer_number} (no answer here)")
+                next_answer = await carrier.report_dial_result(next_answer, dial_status="no-answer")
+            else:
+                console.print(f"voicemail: {next_answer.prompt!r}, then a recording")
+                next_answer = await carrier.leave_voicemail(next_answer, call_sid=call_sid, seconds=3)
+    finally:
+        await carrier.aclose()
 
 
 def _direct_parameters(settings: Settings, caller: str) -> dict[str, str]:
@@ -85,26 +110,40 @@ async def _run_call(settings: Settings, name: str, dialled: str | None, direct: 
         parameters = _direct_parameters(settings, script.caller)
     else:
         call_sid = "CA" + uuid.uuid4().hex
-        ws_url, parameters = await _place(settings, script.caller, dialled or settings.synthetic_probe_number, call_sid)
+        answer = await _place(settings, script.caller, dialled or settings.synthetic_probe_number, call_sid)
+        ws_url, parameters = str(answer.stream_url), dict(answer.parameters)
     # The simulated caller speaks the script's language whatever the callee's preference is.
     parameters["language"] = script.language
     console.print(f"call {parameters['call_id']} -> {ws_url}")
-    result = await SimulatedCaller(script, audio, ws_url=ws_url, parameters=parameters).run()
+    try:
+        result = await SimulatedCaller(script, audio, ws_url=ws_url, parameters=parameters).run()
+    except OSError as error:  # the stream never opened: Twilio would go on to the <Connect> action
+        err_console.print(f"[yellow]the media stream failed[/yellow] ({type(error).__name__})")
+        if direct:
+            return 1
+        await _follow_update(settings, call_sid, answer)
+        return 1
     if not direct:
-        await _follow_update(settings, call_sid)
+        await _follow_update(settings, call_sid, answer)
     record = await _fetch_record(settings, parameters["call_id"])
     _print_call(result, record)
     return 0 if record is not None else 1
 
 
-async def _follow_update(settings: Settings, call_sid: str) -> None:
+async def _follow_update(settings: Settings, call_sid: str, answer: LoopbackAnswer) -> None:
     """As Twilio runs an updated call's TwiML when its stream ends: a <Dial> rings the person (the loopback
-    carrier reports it answered), a <Hangup> ends the call."""
+    carrier reports it answered), a <Hangup> ends the call. Without an update, the <Connect> action says what
+    next: a hang-up when the AI ended the call, otherwise the person's fallback."""
     from answer_ninja.telephony.loopback import LoopbackCarrier
 
     carrier = LoopbackCarrier(settings.phone_gateway_url, auth_token=machine_credential(settings, "TWILIO_AUTH_TOKEN"))
     try:
         update = await carrier.fetch_update(call_sid)
+        if update is None:
+            after = await carrier.stream_ended(answer, call_sid=call_sid)
+            if after is not None and after.decision in ("transfer", "voicemail"):
+                await _run_fallback(settings, after, call_sid, why="the stream ended without the AI ending the call")
+            return
         if update is not None and update.decision == "transfer":
             console.print(f"[bold]transferred[/bold] to {update.transfer_number}: the person took the call")
             await carrier.report_dial_result(update, dial_status="completed")

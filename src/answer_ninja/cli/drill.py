@@ -10,22 +10,34 @@ import typer
 from answer_ninja.cli import app
 from answer_ninja.cli.common import console, err_console, operator_headers, settings_or_exit
 from answer_ninja.ops.drills import FAULTS, DrillResult, run_drill, shell_hook
+from answer_ninja.ops.login_flood import FloodResult, run_login_flood
 from answer_ninja.ops.platforms.local import LocalPlatform
-from answer_ninja.supervisor.client import SupervisorUnavailableError
+from answer_ninja.platform.settings import Settings
+from answer_ninja.supervisor.client import SupervisorClient, SupervisorUnavailableError
+
+LOGIN_FLOOD = "login-flood"
 
 
 @app.command()
 def drill(
-    fault: str = typer.Argument(..., help=f"One of: {', '.join(FAULTS)}"),
+    fault: str = typer.Argument(..., help=f"One of: {', '.join([*FAULTS, LOGIN_FLOOD])}"),
     service: list[str] = typer.Option(None, "--service", "-s", help="Target service(s) (repeatable)"),
     stop_command: str | None = typer.Option(None, help="Dependency drills: command that stops it"),
     start_command: str | None = typer.Option(None, help="Dependency drills: command that brings it back"),
     timeout: float = typer.Option(120.0, min=1, help="Seconds to wait for each stage"),
     as_json: bool = typer.Option(False, "--json"),
+    seconds: float = typer.Option(20.0, min=1, max=3600, help="login-flood: how long to flood"),
+    concurrency: int = typer.Option(32, min=1, max=1000, help="login-flood: tasks posting at once"),
 ) -> None:
-    """Fire drill: inject FAULT, follow the responder's incident, print mode, actions, MTTD and MTTR."""
+    """Fire drill: inject FAULT, follow the responder's incident, print mode, actions, MTTD and MTTR.
+
+    ``login-flood`` instead floods sign-in with wrong passwords and checks it ends in throttling: no restarts,
+    degraded mode off, user-management ready throughout."""
+    if fault == LOGIN_FLOOD:
+        _login_flood(settings_or_exit(), seconds=seconds, concurrency=concurrency, as_json=as_json)
+        return
     if fault not in FAULTS:
-        err_console.print(f"[red]error:[/red] unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
+        err_console.print(f"[red]error:[/red] unknown fault {fault!r}; choose from {', '.join([*FAULTS, LOGIN_FLOOD])}")
         raise typer.Exit(code=2)
     settings = settings_or_exit()
 
@@ -58,5 +70,32 @@ def drill(
             console.print(f"{key:>14}: {value}", highlight=False)
         if result.incident:
             console.print(f"\nanswer-ninja ops incident {result.incident['id']}", highlight=False)
+    if not result.passed:
+        raise typer.Exit(code=1)
+
+
+def _login_flood(settings: Settings, *, seconds: float, concurrency: int, as_json: bool) -> None:
+    async def run() -> FloodResult:
+        async with SupervisorClient.for_settings(settings) as supervisor:
+            return await run_login_flood(
+                user_management_url=settings.user_management_url,
+                responder_url=settings.responder_url,
+                responder_headers=operator_headers(settings),
+                supervisor=supervisor,
+                seconds=seconds,
+                concurrency=concurrency,
+            )
+
+    try:
+        result = asyncio.run(run())
+    except SupervisorUnavailableError as error:
+        err_console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=1) from None
+    summary = result.as_dict()
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            console.print(f"{key:>30}: {value}", highlight=False)
     if not result.passed:
         raise typer.Exit(code=1)

@@ -25,3 +25,18 @@ def app_config(
         return
     count = write_app_config(write)
     console.print(f"wrote {count} settings to {write}")
+
+
+@kube_app.command("network-policies")
+def network_policies(
+    write: Path | None = typer.Option(None, help="Write the NetworkPolicies here instead of printing them"),
+) -> None:
+    """The namespace's NetworkPolicies: default deny ingress, then only the callers each service's port needs."""
+    from answer_ninja.platform.network_plane import policies, render
+
+    text = render()
+    if write is None:
+        print(text, end="")
+        return
+    write.write_text(text)
+    console.print(f"wrote {len(policies())} NetworkPolicies to {write}")

@@ -13,6 +13,7 @@ from answer_ninja.catalogue import SERVICES, UnknownServiceError, entry_for
 from answer_ninja.cli import app
 from answer_ninja.cli.common import console, err_console, settings_or_exit
 from answer_ninja.platform.logging import configure_logging
+from answer_ninja.platform.settings import Settings
 from answer_ninja.supervisor.client import SupervisorClient, SupervisorUnavailableError
 from answer_ninja.supervisor.supervisor import Supervisor
 
@@ -75,8 +76,8 @@ async def _probe(client: httpx.AsyncClient, url: str) -> str:
     return f"{response.status_code} " + ",".join(failed)
 
 
-async def _collect_status(supervisor_url: str) -> list[dict[str, Any]]:
-    async with SupervisorClient(supervisor_url) as supervisor:
+async def _collect_status(settings: Settings) -> list[dict[str, Any]]:
+    async with SupervisorClient.for_settings(settings) as supervisor:
         rows = await supervisor.services()
     async with httpx.AsyncClient(timeout=2.0) as client:
 
@@ -103,7 +104,7 @@ def status() -> None:
     """Table of the services under `answer-ninja up`: state, pid, restarts, uptime, /health, /ready."""
     settings = settings_or_exit()
     try:
-        rows = asyncio.run(_collect_status(f"http://127.0.0.1:{settings.supervisor_port}"))
+        rows = asyncio.run(_collect_status(settings))
     except SupervisorUnavailableError as error:
         err_console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=1) from None

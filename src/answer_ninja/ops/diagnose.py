@@ -33,7 +33,8 @@ class Observation:
 
 
 def failing_services(probes: dict[str, ServiceProbe]) -> list[str]:
-    return [name for name, probe in probes.items() if not probe.ok]
+    """Services that are down; an overloaded one (slow or throttling under load) is not: nothing to fix."""
+    return [name for name, probe in probes.items() if not probe.up]
 
 
 def root_failures(probes: dict[str, ServiceProbe]) -> tuple[list[str], dict[str, list[str]]]:

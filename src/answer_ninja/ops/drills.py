@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import httpx
 from answer_ninja.ops.models import FailureMode
 from answer_ninja.ops.platforms.base import ResourceLimits
 from answer_ninja.ops.platforms.local import LocalPlatform
+from answer_ninja.supervisor.supervisor import free_loopback_port, service_argv
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,14 @@ FAULTS: dict[str, Fault] = {
         Fault("llm-down", FailureMode.DEPENDENCY, "stop the LLM provider", (), dependency=True),
     )
 }
-# The bad release: a command that runs forever and never listens, so the revision never gets ready.
-NEVER_READY_ARGV = [sys.executable, "-c", "import time; time.sleep(86400)"]
+
+
+def never_ready_argv(service: str) -> list[str]:
+    """The bad release: the service's own entry point, listening on a port nobody is sent to, so the revision
+    never gets ready where it should (a revision may change flags, never run another program)."""
+    return [*service_argv(service, free_loopback_port())]
+
+
 BAD_CONFIG = {"LOG_LEVEL": "LOUD"}
 TOO_LITTLE_MEMORY = "16Mi"
 
@@ -154,7 +160,10 @@ async def inject(fault: Fault, platform: LocalPlatform, services: list[str], sto
         await platform.set_resource_limits(services[0], ResourceLimits(memory=TOO_LITTLE_MEMORY))
     elif fault.name == "bad-release":
         await platform.deploy(
-            services[0], env={}, argv=NEVER_READY_ARGV, change_cause="drill: release that never gets ready"
+            services[0],
+            env={},
+            argv=never_ready_argv(services[0]),
+            change_cause="drill: release that never gets ready",
         )
     elif fault.dependency:
         if stop is None:

@@ -75,14 +75,24 @@ class ServiceProbe:
     ready_failed: tuple[str, ...] = ()  # what /ready names as failed (dependencies)
     degraded: bool = False
     latency_ms: float = 0.0
+    # Slow or throttling because of load (/ready timed out while /health answered, or 429/503 with Retry-After):
+    # not down. A restart would only drop the work in flight and let the flood hit a cold process.
+    overloaded: bool = False
 
     @property
     def ok(self) -> bool:
         return self.health_ok and self.ready_ok
 
+    @property
+    def up(self) -> bool:
+        """Not down: healthy, or only overloaded (the responder does not act on load)."""
+        return self.ok or self.overloaded
+
     def summary(self) -> str:
         if self.ok:
             return "ok (degraded)" if self.degraded else "ok"
+        if self.overloaded:
+            return "overloaded (slow or throttling under load; not down)"
         if not self.health_ok:
             return f"/health failed: {self.health_error or 'error'}"
         return "/ready failed: " + (", ".join(self.ready_failed) or "not ready")

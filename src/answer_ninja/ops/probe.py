@@ -36,13 +36,27 @@ async def probe_service(client: httpx.AsyncClient, service: str, base_url: str, 
         error = describe_error(health) if isinstance(health, BaseException) else f"HTTP {health.status_code}"
         if isinstance(health, httpx.TimeoutException):
             error = "timed out"
-        return ServiceProbe(service, False, False, health_error=error, latency_ms=latency)
+        busy = not isinstance(health, BaseException) and is_throttling(health)
+        return ServiceProbe(service, False, False, health_error=error, latency_ms=latency, overloaded=busy)
     degraded = bool(_json(health).get("degraded"))
     if isinstance(ready, BaseException):
-        return ServiceProbe(service, True, False, ready_failed=("unreachable",), degraded=degraded, latency_ms=latency)
+        # /health answered but /ready did not in time: a busy service (its checks queue behind the load), not a
+        # dead one; an unreachable /ready with a live /health is a failure.
+        slow = isinstance(ready, httpx.TimeoutException)
+        failed_ready = ("timed out",) if slow else ("unreachable",)
+        return ServiceProbe(
+            service, True, False, ready_failed=failed_ready, degraded=degraded, latency_ms=latency, overloaded=slow
+        )
     reported = _json(ready).get("failed", [])
     failed = tuple(str(name) for name in reported) if isinstance(reported, list) else ()
-    return ServiceProbe(service, True, ready.status_code == 200, None, failed, degraded, latency)
+    return ServiceProbe(
+        service, True, ready.status_code == 200, None, failed, degraded, latency, overloaded=is_throttling(ready)
+    )
+
+
+def is_throttling(response: httpx.Response) -> bool:
+    """429, or 503 with Retry-After: the service says "too much now, come back later", i.e. load, not failure."""
+    return response.status_code == 429 or (response.status_code == 503 and "retry-after" in response.headers)
 
 
 def _json(response: httpx.Response) -> dict[str, object]:

@@ -54,6 +54,8 @@ MTTR = Histogram("ai_ninja_responder_mttr_seconds", "Time from first failure to 
 STARTUP_GRACE_SECONDS = 5.0
 # Who the responder watches: the application's services, never itself.
 SELF = "responder"
+# Set in an incident's diagnosis while degraded mode it turned on is still on.
+DEGRADED_BY_RESPONDER = "degraded_by_responder"
 
 
 @dataclass
@@ -145,7 +147,8 @@ class Responder:
         """One round of probing; opens (or keeps) the one incident of an outage. Returns the open incident."""
         probes, dependencies = await self.observe()
         now = time.monotonic()
-        results = {name: probe.ok for name, probe in probes.items()}
+        # Overloaded (slow or throttling under load) is not down: no incident, no restart for load.
+        results = {name: probe.up for name, probe in probes.items()}
         results.update({"dependency:" + d.name: d.ok for d in dependencies})
         self._seen_healthy.update(name for name, ok in results.items() if ok)
         grace_over = now - self._started >= STARTUP_GRACE_SECONDS * 12
@@ -169,7 +172,7 @@ class Responder:
             if alerts:
                 self.store.save(open_incident)
             return open_incident
-        failing_now = [name for name, probe in probes.items() if not probe.ok]
+        failing_now = [name for name, probe in probes.items() if not probe.up]
         alerted = [s for alert in alerts for s in alert.services if s in probes and s in failing_now]
         security = any(alert.security for alert in alerts)
         if not (self.down_now or self.deps_down_now or alerted or security):
@@ -276,7 +279,7 @@ class Responder:
         instances = await self._settled_instances(services, set(incident.services))
         probes, dependencies = await self.observe_steady(self._confirmed(incident))
         states = {name: [f"{i.name} {i.state} ready={i.ready}" for i in found] for name, found in instances.items()}
-        if all(p.ok for p in probes.values()) and all(d.ok for d in dependencies):
+        if all(p.up for p in probes.values()) and all(d.ok for d in dependencies):
             incident.status = IncidentStatus.FALSE_ALARM
             self._event(incident, "not_confirmed", "every service and dependency healthy again (flap)", states=states)
             self.store.save(incident)
@@ -357,8 +360,7 @@ class Responder:
         if diagnosis.mode == FailureMode.DEPENDENCY:
             config = await self.platform.read_config()
             if config.data.get("DEGRADED_MODE") != "true":
-                record = await self._run(incident, ladder[0])
-                incident.diagnosis["degraded_by_responder"] = record.outcome == ActionOutcome.SUCCEEDED
+                await self._run(incident, ladder[0])
             await self._escalate(
                 incident,
                 escalation_reason(
@@ -403,7 +405,13 @@ class Responder:
     async def _run(self, incident: Incident, step: PlannedAction) -> Any:
         self._event(incident, "action_started", step.describe(), action=str(step.kind))
         self.store.save(incident)
+        entering_degraded = step.kind == ActionKind.DEGRADE and step.params.get("enable", True)
+        was_degraded = entering_degraded and await self._degraded_mode_on()
         record = await self.runner.run(step, incident)
+        if entering_degraded and not was_degraded and await self._degraded_mode_on():
+            # We turned it on (even if the step then failed and its undo did not take): ours to turn off, and the
+            # incident stays open until we have (kept in the incident, so a restarted responder knows too).
+            incident.diagnosis[DEGRADED_BY_RESPONDER] = True
         incident.actions.append(record)
         ACTIONS.labels(str(step.kind), str(record.outcome)).inc()
         self._event(
@@ -420,7 +428,7 @@ class Responder:
 
     async def _all_healthy(self) -> bool:
         probes, dependencies = await self.observe()
-        return all(p.ok for p in probes.values()) and all(d.ok for d in dependencies)
+        return all(p.up for p in probes.values()) and all(d.ok for d in dependencies)
 
     async def _escalate(self, incident: Incident, reason: str) -> None:
         if incident.status == IncidentStatus.ESCALATED:
@@ -444,16 +452,9 @@ class Responder:
                     self._event(incident, "recovered", "every service passes /health and /ready")
                     self.store.save(incident)
                     await self._notify(incident)
-                if incident.diagnosis.pop("degraded_by_responder", False):
-                    await self._run(
-                        incident,
-                        PlannedAction(
-                            ActionKind.DEGRADE,
-                            DEGRADE_RESTARTS,
-                            "dependency back: leave degraded mode",
-                            {"enable": False},
-                        ),
-                    )
+                if not await self._leave_degraded_mode(incident):
+                    await asyncio.sleep(interval)  # not resolved while degraded mode we set is on: try again
+                    continue
                 report = await verify(self.platform, self.settings, await self.watched())
                 summary = "; ".join(f"{'✅' if c.ok else '❌'} {c.name}: {c.detail}" for c in report.checks)
                 last = next((e for e in reversed(incident.timeline) if e.kind == "verification_failed"), None)
@@ -480,6 +481,31 @@ class Responder:
                     incident, f"not recovered after {self._escalate_after.total_seconds() / 60:g} minutes"
                 )
             await asyncio.sleep(interval)
+
+    async def _degraded_mode_on(self) -> bool:
+        try:
+            return (await self.platform.read_config()).data.get("DEGRADED_MODE") == "true"
+        except Exception:  # unknown counts as "not ours": never claim a change we cannot see
+            return False
+
+    async def _leave_degraded_mode(self, incident: Incident) -> bool:
+        """The cause is gone: turn off the degraded mode this incident turned on. True when it is off (or was
+        never ours); False leaves the incident open to try again."""
+        if not incident.diagnosis.get(DEGRADED_BY_RESPONDER):
+            return True
+        if await self._degraded_mode_on():
+            record = await self._run(
+                incident,
+                PlannedAction(
+                    ActionKind.DEGRADE, DEGRADE_RESTARTS, "cause gone: leave degraded mode", {"enable": False}
+                ),
+            )
+            if record.outcome != ActionOutcome.SUCCEEDED or await self._degraded_mode_on():
+                return False
+        incident.diagnosis.pop(DEGRADED_BY_RESPONDER, None)
+        self._event(incident, "degraded_mode_off", "degraded mode turned off: the cause is gone")
+        self.store.save(incident)
+        return True
 
     async def _run_approved(self, incident: Incident) -> bool:
         """Run a step that was waiting for a person's approval, once given; True if one ran."""

@@ -23,7 +23,10 @@ SERVICE_SECRETS = (
     "CARRIER_WEBHOOK_SECRET",
 )
 # Only the supervisor and the one that drives it (the responder, the CLI) hold this one: it can stop everything.
-SUPERVISOR_SECRETS = ("SUPERVISOR_TOKEN",)
+# ALERTMANAGER_TOKEN is the responder's alone (what Alertmanager sends to POST /alerts).
+SUPERVISOR_SECRETS = ("SUPERVISOR_TOKEN", "ALERTMANAGER_TOKEN")
+# The one service the supervisor hands SUPERVISOR_SECRETS to; every other process gets them withheld.
+SUPERVISOR_SECRET_HOLDER = "responder"
 ALL_SECRETS = SERVICE_SECRETS + SUPERVISOR_SECRETS
 FILE_NAME = "secrets.json"
 
@@ -33,6 +36,29 @@ def secure_directory(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)
     return path
+
+
+def secure_tree(root: Path) -> int:
+    """``root`` 0700 and nothing under it readable by group or others (databases, logs, secrets written by an
+    older version or under another umask); returns how many modes changed. Symlinks are left alone."""
+    secure_directory(root)
+    changed = 0
+    for directory, subdirectories, files in os.walk(root):
+        for name in [*subdirectories, *files]:
+            changed += owner_only(Path(directory) / name)
+    return changed
+
+
+def owner_only(path: Path) -> int:
+    """Drop the group and other bits of ``path`` (1 if it changed); a missing file or a symlink is left alone."""
+    with contextlib.suppress(OSError):
+        if path.is_symlink():
+            return 0
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+            return 1
+    return 0
 
 
 def ensure_machine_secrets(data_dir: Path, names: tuple[str, ...] = ALL_SECRETS) -> dict[str, str]:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     internal_secret: SecretStr | None = None  # signs service-to-service tokens (unset: internal calls refused)
     operator_token: SecretStr | None = None  # the operator's machine (answer-ninja commands) as an operator
     supervisor_token: SecretStr | None = None  # the local supervisor's control API
+    # Alertmanager's bearer token for the responder's POST /alerts (http_config.authorization; unset: refused)
+    alertmanager_token: SecretStr | None = None
 
     # Optional cloud providers: absence means "use the local default and report degraded where it matters".
     azure_speech_key: SecretStr | None = None
@@ -125,6 +127,9 @@ class Settings(BaseSettings):
     # Azure Communication Services call automation: unset = ACS events are parsed but no call is answered.
     acs_connection_string: SecretStr | None = None
     acs_callback_url: str | None = Field(default=None, description="Public URL ACS posts call events to")
+    # The Azure AI services (Cognitive Services) endpoint linked to the ACS resource: ACS speaks the fallback's
+    # voicemail message with it (text-to-speech in call automation). Unset: ACS calls get no spoken message.
+    acs_cognitive_services_endpoint: str | None = None
     # Calls TO this number are the responder's end-to-end probe: routed to AI, no user, kept out of statistics.
     synthetic_probe_number: str = "+10000000000"
     # Region used to read numbers written without a country code ("138 0013 8000" is Chinese by default).

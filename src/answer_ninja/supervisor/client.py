@@ -1,4 +1,8 @@
-"""Client of the supervisor's control API, for the CLI and the responder's local platform."""
+"""Client of the supervisor's control API, for the CLI and the responder's local platform.
+
+It sends SUPERVISOR_TOKEN by itself (the environment, else DATA_DIR/secrets.json), so no command asks for it, and
+waits longer than a restart can take (stop with SHUTDOWN_GRACE_SECONDS, then start).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,52 @@ from typing import Any
 
 import httpx
 
+from answer_ninja.platform.machine_secrets import machine_secret
+from answer_ninja.platform.settings import Settings
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+# Beyond the shutdown grace a restart (or a rollout of two instances) needs to start the process again.
+RESTART_MARGIN_SECONDS = 15.0
+
 
 class SupervisorUnavailableError(RuntimeError):
     pass
 
 
+class SupervisorRefusedError(SupervisorUnavailableError):
+    """The supervisor answered but refused this client (no or wrong token, foreign Host)."""
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", ""))[:200]
+    except ValueError:
+        return response.text[:200]
+
+
+def supervisor_token(settings: Settings) -> str | None:
+    configured = settings.supervisor_token.get_secret_value() if settings.supervisor_token else None
+    return configured or machine_secret(settings.data_dir, "SUPERVISOR_TOKEN")
+
+
+def control_timeout(settings: Settings) -> float:
+    """Longer than the slowest call the API answers: a rollout stops (grace) and starts each instance."""
+    return max(DEFAULT_TIMEOUT_SECONDS, 2 * settings.shutdown_grace_seconds + RESTART_MARGIN_SECONDS)
+
+
 class SupervisorClient:
-    def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, headers=headers)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, base_url: str | None = None) -> SupervisorClient:
+        """The client every command and the responder use: the configured supervisor, its token, a long timeout."""
+        return cls(
+            base_url or f"http://127.0.0.1:{settings.supervisor_port}",
+            token=supervisor_token(settings),
+            timeout=control_timeout(settings),
+        )
 
     async def __aenter__(self) -> SupervisorClient:
         return self
@@ -32,6 +74,12 @@ class SupervisorClient:
                 f"the supervisor at {self._http.base_url} is not answering ({type(error).__name__}); "
                 "is `answer-ninja up` running?"
             ) from None
+        if response.status_code in (401, 403, 421):
+            raise SupervisorRefusedError(
+                f"the supervisor at {self._http.base_url} refused the request ({response.status_code}: "
+                f"{_detail(response)}); answer-ninja reads SUPERVISOR_TOKEN from the environment or "
+                "DATA_DIR/secrets.json: is DATA_DIR the one `answer-ninja up` runs with?"
+            )
         response.raise_for_status()
         return response.json()
 

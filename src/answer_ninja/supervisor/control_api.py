@@ -1,6 +1,8 @@
 """HTTP control API of the local supervisor (127.0.0.1 only): what kubectl is to a cluster, for ``up``.
 
-``answer-ninja status`` and the responder's local platform use it.
+``answer-ninja status`` and the responder's local platform use it. Every route but ``GET /health`` needs
+``Authorization: Bearer <SUPERVISOR_TOKEN>``, a loopback Host and no Origin (``control_auth``); revisions and
+app-config changes are limited to the services' own entry point and settings (``revision_rules``).
 """
 
 from __future__ import annotations
@@ -8,11 +10,14 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from answer_ninja import __version__
+from answer_ninja.supervisor.control_auth import ControlAuth
 from answer_ninja.supervisor.process import ManagedProcess
+from answer_ninja.supervisor.revision_rules import RevisionRefusedError
 from answer_ninja.supervisor.supervisor import Supervisor
 
 ALLOWED_SIGNALS = {"SIGSTOP", "SIGCONT", "SIGKILL", "SIGTERM", "SIGINT"}
@@ -28,7 +33,12 @@ class SignalRequest(BaseModel):
 
 class DeployRequest(BaseModel):
     env: dict[str, str] = Field(default_factory=dict, description="Environment overrides of the new revision")
-    argv: list[str] | None = Field(default=None, min_length=1, description="Whole command line; null = default")
+    argv: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="The service's own entry point (python -m answer_ninja.platform.server NAME [--port N]); "
+        "null = default",
+    )
     change_cause: str = Field(min_length=1, max_length=200)
 
 
@@ -48,8 +58,14 @@ class RouteRequest(BaseModel):
     target: str = Field(min_length=1, description="The service itself or its backup")
 
 
-def create_control_app(supervisor: Supervisor) -> FastAPI:
+def create_control_app(supervisor: Supervisor, *, token: str | None) -> FastAPI:
+    """The control API, locked with ``token`` (SUPERVISOR_TOKEN); None locks every route but /health."""
     app = FastAPI(title="answer-ninja supervisor", version=__version__)
+    app.add_middleware(ControlAuth, token=token)
+
+    @app.exception_handler(RevisionRefusedError)
+    async def refused(_: Request, error: RevisionRefusedError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(error)})
 
     def process_or_404(name: str) -> ManagedProcess:
         try:
@@ -64,7 +80,12 @@ def create_control_app(supervisor: Supervisor) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "service": "supervisor", "version": __version__}
+        return {
+            "status": "ok",
+            "service": "supervisor",
+            "version": __version__,
+            "auth": "configured" if token else "not configured (SUPERVISOR_TOKEN unset: every route refused)",
+        }
 
     @app.get("/config")
     async def config() -> dict[str, str]:

@@ -97,6 +97,9 @@ class ProcessSpec:
     # The local "resources.limits.memory": over it the process is killed and its exit reads OOMKilled.
     memory_limit_mb: int | None = None
     revision: int = 1
+    # Names removed from the supervisor's own environment before ``env`` is layered on: secrets this instance
+    # must not inherit (only the responder is given SUPERVISOR_TOKEN, through ``env``).
+    withheld_env: tuple[str, ...] = ()
 
 
 class ManagedProcess:
@@ -212,7 +215,8 @@ class ManagedProcess:
     async def _spawn(self) -> asyncio.subprocess.Process:
         config = self._config() if self._config else {}
         self.config_digest = config_digest(config)
-        env = {**os.environ, **self.spec.env, **config}
+        inherited = {key: value for key, value in os.environ.items() if key not in self.spec.withheld_env}
+        env = {**inherited, **self.spec.env, **config}
         process = await asyncio.create_subprocess_exec(
             *self.spec.argv,
             stdin=asyncio.subprocess.DEVNULL,

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import httpx
 import uvicorn
 
 from answer_ninja.platform.db.migrate import upgrade
 from answer_ninja.platform.logging import get_logger
-from answer_ninja.platform.machine_secrets import SERVICE_SECRETS, ensure_machine_secrets
+from answer_ninja.platform.machine_secrets import (
+    SERVICE_SECRETS,
+    SUPERVISOR_SECRET_HOLDER,
+    SUPERVISOR_SECRETS,
+    ensure_machine_secrets,
+    owner_only,
+    secure_tree,
+)
 from answer_ninja.platform.settings import Settings
 from answer_ninja.supervisor.control_api import create_control_app
 from answer_ninja.supervisor.supervisor import Supervisor
@@ -26,6 +35,16 @@ def local_secrets(settings: Settings) -> dict[str, str]:
     generated once and kept in DATA_DIR/secrets.json (0600). Explicit environment values win."""
     stored = ensure_machine_secrets(settings.data_dir)
     return {name: stored[name] for name in SERVICE_SECRETS if getattr(settings, name.lower()) is None}
+
+
+def holder_secrets(settings: Settings) -> dict[str, str]:
+    """SUPERVISOR_SECRETS (the control API's token, Alertmanager's) for the one service that uses them."""
+    stored = ensure_machine_secrets(settings.data_dir)
+    values = {}
+    for name in SUPERVISOR_SECRETS:
+        configured = getattr(settings, name.lower())
+        values[name] = configured.get_secret_value() if configured is not None else stored[name]
+    return values
 
 
 async def wait_until_ready(urls: dict[str, str], timeout: float) -> dict[str, bool]:
@@ -59,11 +78,24 @@ async def run_stack(
     ready_timeout: float = 60.0,
 ) -> None:
     started = time.perf_counter()
+    # Owner only, for everything the stack writes from here on (databases, logs, state) and by every child.
+    os.umask(0o077)
+    secure_tree(settings.data_dir)
+    if settings.database_kind == "sqlite":
+        sqlite_file = Path(settings.database_url.split(":///", 1)[-1])
+        for path in (sqlite_file, *sqlite_file.parent.glob(sqlite_file.name + "-*")):
+            owner_only(path)
     await asyncio.to_thread(upgrade, settings.database_url)
-    supervisor = Supervisor(settings, services=services, env=local_secrets(settings))
+    private = holder_secrets(settings)
+    supervisor = Supervisor(
+        settings,
+        services=services,
+        env=local_secrets(settings),
+        private_env={SUPERVISOR_SECRET_HOLDER: private},
+    )
     control = _ControlServer(
         uvicorn.Config(
-            create_control_app(supervisor),
+            create_control_app(supervisor, token=private["SUPERVISOR_TOKEN"]),
             host="127.0.0.1",
             port=settings.supervisor_port,
             log_config=None,

@@ -13,10 +13,12 @@ from typing import Any
 
 from answer_ninja.catalogue import SERVICES, entry_for
 from answer_ninja.platform.logging import get_logger
+from answer_ninja.platform.machine_secrets import SUPERVISOR_SECRETS
 from answer_ninja.platform.settings import Settings
 from answer_ninja.supervisor.backoff import BackoffPolicy
 from answer_ninja.supervisor.deployments import Deployment, DeploymentBook, RevisionRecord
 from answer_ninja.supervisor.process import ManagedProcess, ProcessSpec
+from answer_ninja.supervisor.revision_rules import check_config, check_revision
 
 log = get_logger(__name__)
 
@@ -43,6 +45,7 @@ class Supervisor:
         *,
         services: Iterable[str] | None = None,
         env: dict[str, str] | None = None,
+        private_env: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.settings = settings
         self.state_dir = settings.data_dir / "supervisor"
@@ -53,6 +56,8 @@ class Supervisor:
             reset_after_seconds=settings.supervisor_backoff_reset_seconds,
         )
         self.env = dict(env or {})
+        # Per service: what only that service gets (SUPERVISOR_TOKEN for the responder); withheld from the others.
+        self.private_env = {name: dict(values) for name, values in (private_env or {}).items()}
         self.config_path = self.state_dir / "app-config.json"
         # The local "ConfigMap app-config": settings every service reads from its environment at start.
         self.config: dict[str, str] = json.loads(self.config_path.read_text()) if self.config_path.exists() else {}
@@ -77,6 +82,7 @@ class Supervisor:
                 port=port,
                 env={**self.env, **(env or {})},
                 log_dir=self.log_dir,
+                withheld_env=SUPERVISOR_SECRETS,
             )
         )
 
@@ -99,7 +105,8 @@ class Supervisor:
         deployment = self.book.get(service)
         record = deployment.current_revision
         spec.argv = list(record.argv) if record.argv else service_argv(service, spec.port)
-        spec.env = {**self.env, **record.env}
+        spec.env = {**self.env, **self.private_env.get(service, {}), **record.env}
+        spec.withheld_env = SUPERVISOR_SECRETS
         spec.revision = record.number
         spec.memory_limit_mb = deployment.memory_limit_mb
 
@@ -141,7 +148,9 @@ class Supervisor:
                 await process.restart()
 
     async def deploy(self, service: str, *, env: dict[str, str], argv: list[str] | None, cause: str) -> RevisionRecord:
-        """A new revision of ``service`` (a release), rolled out at once."""
+        """A new revision of ``service`` (a release), rolled out at once; RevisionRefusedError if it would run
+        anything but the service's own entry point with settings."""
+        check_revision(service, env=env, argv=argv)
         record = self.book.get(service).add_revision(env=env, argv=argv, change_cause=cause)
         self.book.save()
         self.get(service).note("Normal", "Deployed", f"revision {record.number}: {cause}")
@@ -218,6 +227,7 @@ class Supervisor:
 
     def patch_config(self, changes: dict[str, str | None]) -> dict[str, str]:
         """Merge ``changes`` into app-config (None removes a key) and persist it; applies on next restart."""
+        check_config(changes)
         for key, value in changes.items():
             if value is None:
                 self.config.pop(key, None)

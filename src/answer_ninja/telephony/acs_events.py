@@ -19,7 +19,11 @@ from azure.communication.callautomation import (
     MediaStreamingContentType,
     MediaStreamingOptions,
     PhoneNumberIdentifier,
+    RecordingChannel,
+    RecordingContent,
+    RecordingFormat,
     StreamingTransportType,
+    TextSource,
 )
 from azure.communication.callautomation.aio import CallAutomationClient
 
@@ -92,16 +96,53 @@ def media_streaming(transport_url: str) -> MediaStreamingOptions:
 class AcsCallControl:
     """Acts on incoming ACS calls through the SDK. One client per process (it keeps an HTTP session)."""
 
-    def __init__(self, connection_string: str, **client_options: Any) -> None:
+    def __init__(
+        self, connection_string: str, *, cognitive_services_endpoint: str | None = None, **client_options: Any
+    ) -> None:
         # client_options go to azure-core's pipeline (e.g. connection_verify for a test endpoint's certificate).
         self._client = CallAutomationClient.from_connection_string(connection_string, **client_options)
+        # ACS speaks text (the voicemail's message) only on calls answered with this endpoint.
+        self._speech = cognitive_services_endpoint or None
 
     async def answer_with_stream(self, call: AcsIncomingCall, *, callback_url: str, transport_url: str) -> str:
         """Answer and stream media; returns ACS's call connection id."""
         properties = await self._client.answer_call(
-            call.incoming_call_context, callback_url, media_streaming=media_streaming(transport_url)
+            call.incoming_call_context,
+            callback_url,
+            media_streaming=media_streaming(transport_url),
+            cognitive_services_endpoint=self._speech,
         )
         return str(properties.call_connection_id or "")
+
+    async def answer_without_media(self, call: AcsIncomingCall, *, callback_url: str) -> str:
+        """Answer with no media stream (the fallback's voicemail: realtime-processor cannot take the call)."""
+        properties = await self._client.answer_call(
+            call.incoming_call_context, callback_url, cognitive_services_endpoint=self._speech
+        )
+        return str(properties.call_connection_id or "")
+
+    async def transfer(self, call_connection_id: str, *, number: str, caller_id: str, context: str) -> None:
+        """Move an answered call to ``number`` (the fallback's ring), showing the hosted number as caller id."""
+        await self._client.get_call_connection(call_connection_id).transfer_call_to_participant(
+            PhoneNumberIdentifier(number),
+            operation_context=context,
+            source_caller_id_number=PhoneNumberIdentifier(caller_id),
+        )
+
+    async def voicemail(
+        self, call_connection_id: str, *, server_call_id: str, prompt: str, locale: str, recording_callback_url: str
+    ) -> None:
+        """The fallback's voicemail: a short message (ACS text-to-speech), then the call is recorded (audio, WAV);
+        ACS reports the stored recording to ``recording_callback_url``."""
+        connection = self._client.get_call_connection(call_connection_id)
+        await connection.play_media_to_all(TextSource(text=prompt, source_locale=locale), operation_context="voicemail")
+        await self._client.start_recording(
+            server_call_id=server_call_id,
+            recording_state_callback_url=recording_callback_url,
+            recording_content_type=RecordingContent.AUDIO,
+            recording_channel_type=RecordingChannel.MIXED,
+            recording_format_type=RecordingFormat.WAV,
+        )
 
     async def redirect(self, call: AcsIncomingCall, *, number: str) -> None:
         await self._client.redirect_call(call.incoming_call_context, PhoneNumberIdentifier(number))

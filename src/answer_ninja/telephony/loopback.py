@@ -21,12 +21,18 @@ class UnexpectedTwimlError(ValueError):
 
 @dataclass(frozen=True)
 class LoopbackAnswer:
-    decision: str  # ai | transfer | reject | hangup
+    decision: str  # ai | transfer | voicemail | reject | hangup
     stream_url: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     transfer_number: str | None = None
     dial_action: str | None = None
     twiml: str = ""
+    # Where Twilio asks what next when the stream ends (<Connect action>): the fallback, or a hang-up.
+    stream_action: str | None = None
+    # A voicemail: what the caller hears, then where the recording's end and its storage are reported.
+    prompt: str | None = None
+    record_action: str | None = None
+    recording_callback: str | None = None
 
     @property
     def call_id(self) -> str | None:
@@ -43,17 +49,34 @@ def parse_twiml(twiml: str) -> LoopbackAnswer:
     stream = root.find("./Connect/Stream")
     if stream is not None:
         parameters = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
-        return LoopbackAnswer("ai", stream_url=stream.get("url"), parameters=parameters, twiml=twiml)
+        action = root.find("./Connect")
+        return LoopbackAnswer(
+            "ai",
+            stream_url=stream.get("url"),
+            parameters=parameters,
+            twiml=twiml,
+            stream_action=action.get("action") if action is not None else None,
+        )
     dial = root.find("./Dial")
     if dial is not None:
         number = dial.find("Number")
         target = (number.text if number is not None else dial.text) or ""
         return LoopbackAnswer("transfer", transfer_number=target.strip(), dial_action=dial.get("action"), twiml=twiml)
+    record = root.find("./Record")
+    if record is not None:
+        say = root.find("./Say")
+        return LoopbackAnswer(
+            "voicemail",
+            prompt=(say.text or "").strip() if say is not None else None,
+            record_action=record.get("action"),
+            recording_callback=record.get("recordingStatusCallback"),
+            twiml=twiml,
+        )
     if root.find("./Reject") is not None:
         return LoopbackAnswer("reject", twiml=twiml)
     if root.find("./Hangup") is not None:
         return LoopbackAnswer("hangup", twiml=twiml)
-    raise UnexpectedTwimlError("no Connect/Stream, Dial, Reject or Hangup")
+    raise UnexpectedTwimlError("no Connect/Stream, Dial, Record, Reject or Hangup")
 
 
 class LoopbackCarrier:
@@ -92,6 +115,38 @@ class LoopbackCarrier:
         if not answer.dial_action:
             raise UnexpectedTwimlError("the answer has no Dial action")
         response = await self._post_form(answer.dial_action, {"DialCallStatus": dial_status})
+        response.raise_for_status()
+        return parse_twiml(response.text)
+
+    async def stream_ended(self, answer: LoopbackAnswer, *, call_sid: str) -> LoopbackAnswer | None:
+        """What Twilio does when a ``<Connect>`` ends (the stream closed, failed or never opened) with the caller
+        still on the line: request its action URL and run the TwiML it answers. None when there is no action (the
+        call then ends, as with Twilio)."""
+        if not answer.stream_action:
+            return None
+        form = {"CallSid": call_sid, "CallStatus": "in-progress", "AccountSid": "AC" + "0" * 32}
+        response = await self._post_form(answer.stream_action, form)
+        response.raise_for_status()
+        return parse_twiml(response.text)
+
+    async def leave_voicemail(
+        self, answer: LoopbackAnswer, *, call_sid: str, seconds: int = 5, recording_sid: str | None = None
+    ) -> LoopbackAnswer:
+        """The caller speaks after the beep for ``seconds``: Twilio reports the stored recording and asks the
+        ``<Record>`` action what next (a hang-up)."""
+        if not answer.record_action:
+            raise UnexpectedTwimlError("the answer has no Record action")
+        sid = recording_sid or "RE" + uuid.uuid4().hex
+        form = {
+            "CallSid": call_sid,
+            "RecordingSid": sid,
+            "RecordingUrl": f"https://api.loopback.invalid/Recordings/{sid}",
+            "RecordingDuration": str(seconds),
+            "RecordingStatus": "completed",
+        }
+        if answer.recording_callback:
+            (await self._post_form(answer.recording_callback, form)).raise_for_status()
+        response = await self._post_form(answer.record_action, form)
         response.raise_for_status()
         return parse_twiml(response.text)
 

@@ -55,10 +55,14 @@ def http_to_ws(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
-def stream_twiml(stream_url: str, parameters: Mapping[str, str]) -> str:
-    """Connect the call to realtime-processor's media WebSocket, passing our call id and the user's settings."""
+def stream_twiml(stream_url: str, parameters: Mapping[str, str], *, action_url: str | None = None) -> str:
+    """Connect the call to realtime-processor's media WebSocket, passing our call id and the user's settings.
+
+    ``action_url``: where Twilio asks what next when the stream ends or fails (the call's fallback, or a hang-up
+    after the AI ended the call); without it Twilio would run the verbs after ``</Connect>`` or hang up.
+    """
     response = VoiceResponse()
-    connect = Connect()
+    connect = Connect(action=action_url, method="POST") if action_url else Connect()
     stream = connect.stream(url=stream_url)
     for name, value in parameters.items():
         stream.parameter(name=name, value=value)
@@ -72,6 +76,42 @@ def dial_twiml(number: str, *, action_url: str) -> str:
     dial = Dial(action=action_url, method="POST", timeout=DIAL_TIMEOUT_SECONDS)
     dial.number(number)
     response.append(dial)
+    return str(response)
+
+
+# The fallback's voicemail: long enough for a message, short enough that a robocaller cannot fill the storage.
+VOICEMAIL_MAX_SECONDS = 120
+# What a caller hears before the beep when the AI cannot take the call, in the call's language.
+VOICEMAIL_PROMPTS = {
+    "zh-CN": "您好，机主现在无法接听。请在提示音后留言。",
+    "en-US": "Hello, the person you called cannot answer right now. Please leave a message after the tone.",
+}
+
+
+def ring_twiml(number: str, *, action_url: str) -> str:
+    """The fallback's ring: the person's proven real number; the outcome goes to ``action_url`` (voicemail when
+    nobody answers, a hang-up when the conversation is over)."""
+    return dial_twiml(number, action_url=action_url)
+
+
+def voicemail_twiml(language: str, *, action_url: str, recording_status_url: str) -> str:
+    """A short message in the call's language, then a recorded voicemail (``<Record>``), then a hang-up.
+
+    ``action_url`` is requested when the recording ends (without it Twilio would request this document's URL again,
+    a loop); ``recording_status_url`` gets the recording's URL and duration when Twilio has stored it.
+    """
+    response = VoiceResponse()
+    spoken = language if language in VOICEMAIL_PROMPTS else "en-US"
+    response.say(VOICEMAIL_PROMPTS[spoken], language=spoken)
+    response.record(
+        action=action_url,
+        method="POST",
+        max_length=VOICEMAIL_MAX_SECONDS,
+        play_beep=True,
+        recording_status_callback=recording_status_url,
+        recording_status_callback_method="POST",
+    )
+    response.hangup()
     return str(response)
 
 

@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable, Iterator
 import httpx
 import pytest
 
+from answer_ninja.ops.drills import never_ready_argv
 from answer_ninja.ops.platforms.base import InstanceState, ResourceLimits
 from answer_ninja.ops.platforms.local import LocalPlatform, _parse_memory
 from answer_ninja.platform.settings import load_settings
+from tests.harness.credentials import SUPERVISOR_TOKEN
 from tests.harness.stack import LocalStack
 
 pytestmark = pytest.mark.integration
@@ -23,7 +25,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 def _platform(stack: LocalStack) -> LocalPlatform:
-    return LocalPlatform(load_settings(supervisor_port=stack.supervisor_port), supervisor_url=stack.supervisor_url)
+    return LocalPlatform(
+        load_settings(supervisor_port=stack.supervisor_port, supervisor_token=SUPERVISOR_TOKEN),
+        supervisor_url=stack.supervisor_url,
+    )
 
 
 def _run(stack: LocalStack, work: Callable[[LocalPlatform], Awaitable[None]]) -> None:
@@ -67,7 +72,8 @@ def test_config_snapshot_patch_restore(stack: LocalStack) -> None:
 
 def test_bad_release_then_rollback_to_previous(stack: LocalStack) -> None:
     async def work(platform: LocalPlatform) -> None:
-        number = await platform.deploy("phone-gateway", env={}, argv=["sleep", "600"], change_cause="never ready")
+        argv = never_ready_argv("phone-gateway")
+        number = await platform.deploy("phone-gateway", env={}, argv=argv, change_cause="never ready")
         assert number == 2
         assert not await platform.wait_ready("phone-gateway", timeout=2)
         revisions = await platform.revisions("phone-gateway")

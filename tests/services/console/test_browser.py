@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -204,6 +205,7 @@ def test_settings_are_saved(person: Visitor, inbox: dict[str, list[Any]]) -> Non
     person.go("/settings")
     page.check("#persona-direct")
     page.fill("#spam_threshold", "0.7")
+    page.select_option("#fallback", "voicemail")  # when the AI cannot take a call (issue 10)
     page.click("#save-preferences")
     page.wait_for_url("**/settings?done=preferences")
     hook = f"http://127.0.0.1:{inbox['http_port'][0]}"
@@ -217,6 +219,7 @@ def test_settings_are_saved(person: Visitor, inbox: dict[str, list[Any]]) -> Non
     person.go("/settings")  # what user-management now holds
     assert page.is_checked("#persona-direct")
     assert page.input_value("#spam_threshold") == "0.7"
+    assert page.input_value("#fallback") == "voicemail"
     assert page.input_value("#webhook_target") == f"{hook}/hook"
     assert page.is_checked("#email_enabled")
     page.fill("#webhook_target", "not a url")
@@ -426,3 +429,53 @@ def test_status_page_when_all_is_well(browser: Any, stack: LocalStack, shots: Pa
         anonymous.check("status-en")
     finally:
         anonymous.close()
+
+
+def test_a_forgotten_password_is_reset_by_email(
+    browser: Any, stack: LocalStack, shots: Path, inbox: dict[str, list[Any]]
+) -> None:
+    email = "forgetful@example.com"
+    status, _ = stack.post(stack.url("user-management") + "/api/v1/auth/register",
+                           {"email": email, "password": PASSWORD, "language": "zh-CN"}, headers={})  # fmt: skip
+    assert status == 202
+    visitor = Visitor(browser, stack.url("console"), shots)
+    try:
+        page = visitor.page
+        visitor.go("/login")
+        page.click("#forgot-link")
+        page.wait_for_url("**/forgot")
+        visitor.check("forgot")
+        page.fill("#email", email)
+        page.click("#send-reset")
+        page.wait_for_selector("#forgot-sent")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(m.rcpt_tos == [email] for m in inbox["mail"]):
+            time.sleep(0.2)
+        mail = message_from_bytes(next(m for m in inbox["mail"] if m.rcpt_tos == [email]).content)
+        text = "".join(
+            part.get_payload(decode=True).decode("utf-8", errors="replace")
+            for part in mail.walk()
+            if part.get_content_maintype() == "text"
+        )
+        link = re.search(r"http://\S+/reset\?token=\S+", text)
+        assert link is not None, text
+        visitor.go(link.group(0).removeprefix(stack.url("console")))
+        visitor.check("reset")
+        page.fill("#password", "a brand new password")
+        page.click("#save-password")
+        page.wait_for_url("**/login?reset=1")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        assert page.locator("#login-error").is_visible(), "the old password no longer works"
+        page.fill("#email", email)
+        page.fill("#password", "a brand new password")
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url("**/calls")
+        # The link worked once: opened again, it is refused.
+        visitor.go(link.group(0).removeprefix(stack.url("console")))
+        page.fill("#password", "yet another password")
+        page.click("#save-password")
+        assert page.locator("#reset-error").is_visible()
+    finally:
+        visitor.close()

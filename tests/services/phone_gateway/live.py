@@ -15,6 +15,10 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from answer_ninja.platform.server import build_app
 from answer_ninja.platform.settings import Settings, load_settings
@@ -80,11 +84,26 @@ class LiveServices:
         return sender.last_code(number) if sender is not None else None
 
 
+def media_stub() -> Starlette:
+    """realtime-processor as phone-gateway sees it before handing a call over: alive (``/health``), and knowing no
+    call (``.../ending`` 404), so AI calls are answered with the stream (a dead one would get the fallback)."""
+
+    async def health(request: Request) -> JSONResponse:
+        if getattr(request.app.state, "down", False):  # a test plays realtime-processor gone
+            return JSONResponse({"error": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "service": "realtime-processor"})
+
+    async def unknown(_: Request) -> JSONResponse:
+        return JSONResponse({"error": "call_id: no such call here"}, status_code=404)
+
+    return Starlette(routes=[Route("/health", health), Route("/internal/v1/calls/{call_id}/ending", unknown)])
+
+
 @contextmanager
 def live_services(
     database_url: str, redis_url: str | None, *, services: tuple[str, ...] = MY_SERVICES, **overrides: Any
 ) -> Iterator[LiveServices]:
-    ports = {name: free_port() for name in MY_SERVICES}
+    ports = {name: free_port() for name in (*MY_SERVICES, "realtime-processor")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     values: dict[str, Any] = dict(
         database_url=database_url,
@@ -96,11 +115,14 @@ def live_services(
         phone_gateway_url=urls["phone-gateway"],
         user_management_url=urls["user-management"],
         profile_analytics_url=urls["profile-analytics"],
-        realtime_processor_url="http://127.0.0.1:9",
+        realtime_processor_url=f"http://127.0.0.1:{ports['realtime-processor']}",
         log_json=True,
     )
     settings = load_settings(**{**values, **overrides})
     live = LiveServices(settings, urls)
+    live.apps["media-stub"] = media_stub()
+    media = uvicorn.Config(live.apps["media-stub"], host="127.0.0.1", port=ports["realtime-processor"], log_config=None)
+    live.servers.append(uvicorn.Server(media))
     for name in services:
         live.apps[name] = build_app(name, settings)
         config = uvicorn.Config(live.apps[name], host="127.0.0.1", port=ports[name], log_config=None)
@@ -117,6 +139,12 @@ def live_services(
         deadline = time.monotonic() + 20
         while not all(server.started for server in live.servers) and time.monotonic() < deadline:
             time.sleep(0.02)
+        gateway = live.apps.get("phone-gateway")
+        while gateway is not None and time.monotonic() < deadline:  # the gateway has seen the media service up
+            availability = gateway.state.ctx.extras.get("media_availability")
+            if availability is not None and availability.can_stream():
+                break
+            time.sleep(0.05)
         yield live
     finally:
         for server in live.servers:

@@ -66,7 +66,7 @@ def test_twilio_ai_call_streams_to_realtime_processor_with_the_users_settings(li
         assert users.patch("/api/v1/me/preferences", json={"persona": "humorous"}).status_code == 200
     answer = place_call(live)
     assert answer.decision == "ai"
-    assert answer.stream_url == "ws://127.0.0.1:9/media/twilio"
+    assert answer.stream_url == live.url("realtime-processor").replace("http://", "ws://") + "/media/twilio"
     assert answer.parameters["user_id"] == user_id
     assert answer.parameters["persona"] == "humorous"
     assert answer.parameters["max_call_seconds"] == "180"
@@ -330,3 +330,140 @@ def test_calls_are_answered_while_postgres_is_down_and_their_records_arrive_afte
                 break
             time.sleep(0.2)
     assert stored == [200] * 3
+
+
+def _follow(live: LiveServices, answer: LoopbackAnswer, sid: str) -> list[LoopbackAnswer]:
+    """What Twilio does after the answer, the stream failing and the person not answering the ring."""
+
+    async def run() -> list[LoopbackAnswer]:
+        carrier = LoopbackCarrier(live.url("phone-gateway"), auth_token=TWILIO_TOKEN)
+        steps, current = [], answer
+        try:
+            if current.decision == "ai":
+                after = await carrier.stream_ended(current, call_sid=sid)
+                assert after is not None
+                steps.append(current := after)
+            while current.decision in ("transfer", "voicemail"):
+                if current.decision == "transfer":
+                    current = await carrier.report_dial_result(current, dial_status="no-answer")
+                else:
+                    current = await carrier.leave_voicemail(current, call_sid=sid, seconds=7, recording_sid="RE1")
+                steps.append(current)
+        finally:
+            await carrier.aclose()
+        return steps
+
+    return asyncio.run(run())
+
+
+def test_a_stream_that_ends_without_the_ai_ending_it_rings_the_person_then_takes_a_voicemail(
+    live: LiveServices,
+) -> None:
+    live.register("fallback@example.com", HOSTED)
+    sid = "CA" + "f" * 32
+    answer = place_call(live, call_sid=sid)
+    assert answer.decision == "ai"
+    assert answer.stream_action == f"/twilio/after-stream?call_id={answer.call_id}"
+    # The media service does not know the call (it never got, or lost, the stream): the fallback.
+    steps = _follow(live, answer, sid)
+    assert [step.decision for step in steps] == ["transfer", "voicemail", "hangup"]
+    assert steps[0].transfer_number == REAL
+    stored = record(live, str(answer.call_id))
+    assert stored["outcome"] == "fallback_voicemail"
+    assert stored["details"]["fallback"]["reason"] == "stream_failed"
+    assert stored["details"]["fallback"]["ring"] == "no-answer"
+    assert stored["details"]["voicemail"] == {
+        "url": "https://api.loopback.invalid/Recordings/RE1",
+        "duration_seconds": 7,
+        "sid": "RE1",
+    }
+    assert stored["status"] == "completed"
+
+
+def test_with_realtime_processor_down_an_ai_call_goes_to_voicemail_at_once(live: LiveServices) -> None:
+    _, token = live.register("voicemail@example.com", HOSTED)
+    with live.client("user-management", token) as users:
+        assert users.patch("/api/v1/me/preferences", json={"fallback": "voicemail"}).json()["fallback"] == "voicemail"
+    live.apps["media-stub"].state.down = True
+    time.sleep(1.5)  # the gateway's probe runs every second
+    with live.client("phone-gateway") as gateway:
+        ready = gateway.get("/ready").json()
+    assert "realtime-processor" in ready["warnings"]  # /ready says it; the gateway stays ready
+    sid = "CA" + "e" * 32
+    answer = place_call(live, call_sid=sid)
+    assert answer.decision == "voicemail"
+    assert "留言" in (answer.prompt or "")
+    stored = records_by_sid(live, sid)
+    assert stored["outcome"] == "fallback_voicemail"
+    assert stored["details"]["fallback"]["reason"] == "media_unavailable"
+    steps = _follow(live, answer, sid)
+    assert [step.decision for step in steps] == ["hangup"]
+
+
+def _acs_gateway(live: LiveServices, acs: Any) -> httpx.Client:
+    acs.responses["/calling/callConnections:answer"] = (200, {"callConnectionId": "conn-9"})
+    acs.responses["/calling/callConnections/conn-9:transferToParticipant"] = (202, {"operationContext": "x"})
+    acs.responses["/calling/callConnections/conn-9:play"] = (202, None)
+    acs.responses["/calling/recordings"] = (200, {"recordingId": "rec-1", "recordingState": "active"})
+    key = base64.b64encode(b"k" * 32).decode()
+    gateway_ctx = live.apps["phone-gateway"].state.ctx
+    gateway_ctx.extras["acs_control"] = AcsCallControl(f"endpoint={acs.url}/;accesskey={key}", connection_verify=False)
+    return live.client("phone-gateway", as_service="responder")
+
+
+def test_an_acs_stream_that_fails_transfers_the_call_to_the_persons_real_number(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    with recorder(tmp_path) as acs, live_services(postgres_url, redis_url) as live:
+        live.register("acs-ring@example.com", HOSTED)
+        with _acs_gateway(live, acs) as gateway:
+            handled = gateway.post("/webhook/azure-events", json=[incoming_call_event(CALLER, HOSTED)]).json()
+            call_id = handled["handled"][0]["call_id"]
+            failed = gateway.post(
+                f"/acs/callbacks?call_id={call_id}",
+                json=[{"type": "Microsoft.Communication.MediaStreamingFailed", "data": {}}],
+            )
+        assert failed.status_code == 204
+        answer, transfer = acs.requests
+        assert "mediaStreamingOptions" in answer.body
+        assert transfer.path.startswith("/calling/callConnections/conn-9:transferToParticipant")
+        assert transfer.body["targetParticipant"]["phoneNumber"]["value"] == REAL
+        assert transfer.body["sourceCallerIdNumber"]["value"] == HOSTED
+        assert transfer.body["operationContext"] == f"fallback:{call_id}"
+        stored = record(live, call_id)
+        assert stored["outcome"] == "fallback_ring"
+        assert stored["details"]["fallback"]["reason"] == "stream_failed"
+
+
+def test_an_acs_call_with_realtime_processor_down_is_answered_for_a_voicemail(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    with recorder(tmp_path) as acs, live_services(postgres_url, redis_url) as live:
+        _, token = live.register("acs-voicemail@example.com", HOSTED)
+        with live.client("user-management", token) as users:
+            assert users.patch("/api/v1/me/preferences", json={"fallback": "voicemail"}).status_code == 200
+        live.apps["media-stub"].state.down = True
+        time.sleep(1.5)
+        with _acs_gateway(live, acs) as gateway:
+            handled = gateway.post("/webhook/azure-events", json=[incoming_call_event(CALLER, HOSTED)]).json()
+            call_id = handled["handled"][0]["call_id"]
+            connected = gateway.post(
+                f"/acs/callbacks?call_id={call_id}",
+                json=[{"type": "Microsoft.Communication.CallConnected", "data": {}}],
+            )
+        assert connected.status_code == 204
+        answer, play, recording = acs.requests
+        assert "mediaStreamingOptions" not in answer.body  # no stream to a media service that is not there
+        assert answer.body["callbackUri"].endswith(f"/acs/callbacks?call_id={call_id}")
+        assert play.path.startswith("/calling/callConnections/conn-9:play")
+        source = play.body["playSources"][0]
+        assert source["kind"] == "text"
+        assert source["text"]["sourceLocale"] == "zh-CN"
+        assert "留言" in source["text"]["text"]
+        assert recording.path.startswith("/calling/recordings")
+        assert recording.body["recordingStateCallbackUri"].endswith(f"/acs/callbacks?call_id={call_id}")
+        assert recording.body["recordingContentType"] == "audio"
+        stored = record(live, call_id)
+        assert stored["outcome"] == "fallback_voicemail"
+        assert stored["details"]["fallback"]["reason"] == "media_unavailable"
+        assert stored["details"]["fallback"]["started"] is True

@@ -25,7 +25,7 @@ from answer_ninja.speech.standins import FixedDelayTextToSpeech, ToneSpeechToTex
 from answer_ninja.speech.vad import EnergyVad
 from answer_ninja.telephony import acs_media, twilio_media
 from answer_ninja.telephony.codec import MULAW_FRAME_BYTES, PCM_FRAME_BYTES, frames, pcm16k_to_mulaw8k
-from tests.harness.credentials import SECRETS, operator_headers, stream_token
+from tests.harness.credentials import SECRETS, operator_headers, service_headers, stream_token
 from tests.harness.servers import free_port
 
 LINES = ["Hello, I am calling from the bank about a loan", "It has a very low interest rate", "Okay, bye then"]
@@ -285,3 +285,31 @@ def test_client_parameters_never_override_the_claims(client: TestClient, replies
         ws.send_text(twilio_media.stop_message("MZ1", "CA-claims"))
     wait_until_ended(replies, "claims-1")
     assert "victim" not in replies.ended
+
+
+def test_phone_gateway_learns_whether_the_ai_or_the_other_side_ended_a_stream(
+    client: TestClient, replies: KeywordReplyStandIn
+) -> None:
+    """``/ending`` decides between hanging up and the person's fallback (phone-gateway's after-stream)."""
+    gateway = service_headers("phone-gateway", "realtime-processor")
+    run_twilio_call(client, "ended-by-ai")  # the AI says goodbye after its third reply and closes the stream
+    wait_until_ended(replies, "ended-by-ai")
+    with client.websocket_connect("/media/twilio") as ws:
+        ws.send_text(
+            twilio_media.start_message(
+                "MZ2", "CA-gone", {"token": stream_token("ended-by-caller", language="en-US", carrier="loopback")}
+            )
+        )
+        TwilioPeer(ws).drain()
+        ws.send_text(twilio_media.stop_message("MZ2", "CA-gone"))  # the stream ends from the carrier's side
+    wait_until_ended(replies, "ended-by-caller")
+
+    by_ai = client.get("/internal/v1/calls/ended-by-ai/ending", headers=gateway)
+    assert by_ai.status_code == 200, by_ai.text
+    assert by_ai.json() == {"call_id": "ended-by-ai", "live": False, "outcome": "max_turns", "hung_up": True}
+    by_caller = client.get("/internal/v1/calls/ended-by-caller/ending", headers=gateway).json()
+    assert (by_caller["outcome"], by_caller["hung_up"]) == ("caller_hung_up", False)
+    assert client.get("/internal/v1/calls/never-seen/ending", headers=gateway).status_code == 404
+    assert client.get("/internal/v1/calls/ended-by-ai/ending", headers={}).status_code == 401
+    console = service_headers("console", "realtime-processor")
+    assert client.get("/internal/v1/calls/ended-by-ai/ending", headers=console).status_code == 403

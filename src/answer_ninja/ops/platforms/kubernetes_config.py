@@ -24,6 +24,7 @@ SECRET_KEYS = frozenset(
         "AZURE_SPEECH_KEY",
         "AZURE_OPENAI_API_KEY",
         "TWILIO_AUTH_TOKEN",
+        "ALERTMANAGER_TOKEN",
         "ACS_WEBHOOK_SECRET",
         "CARRIER_WEBHOOK_SECRET",
     }

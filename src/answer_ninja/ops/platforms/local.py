@@ -43,7 +43,7 @@ class LocalPlatform:
 
     def __init__(self, settings: Settings, *, supervisor_url: str | None = None) -> None:
         self.settings = settings
-        self.supervisor = SupervisorClient(supervisor_url or f"http://127.0.0.1:{settings.supervisor_port}")
+        self.supervisor = SupervisorClient.for_settings(settings, supervisor_url)
         self._http = httpx.AsyncClient(timeout=settings.responder_probe_timeout_seconds)
 
     async def close(self) -> None:

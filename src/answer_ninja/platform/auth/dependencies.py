@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import Depends, HTTPException
@@ -27,19 +28,21 @@ from answer_ninja.platform.auth.tokens import (
     TokenClaims,
     decode_user_token,
 )
-from answer_ninja.platform.db.models import RevokedToken
+from answer_ninja.platform.db.models import RevokedToken, User
 
 __all__ = [
     "OperatorPrincipal",
     "Principal",
     "UserClaims",
     "UserId",
+    "alertmanager",
     "caller",
     "current_claims",
     "current_user_id",
     "forbidden",
     "operator",
     "public",
+    "secret_bearer",
     "service_caller",
     "unauthorized",
 ]
@@ -70,9 +73,27 @@ def forbidden(message: str) -> HTTPException:
     return HTTPException(status_code=403, detail=message)
 
 
-async def is_revoked(ctx: ServiceContext, jti: str) -> bool:
+async def is_revoked(ctx: ServiceContext, claims: TokenClaims) -> bool:
+    """Revoked one by one (sign-out, refresh rotation), or all at once by a password reset: a token issued before
+    the person's password last changed is refused (one query for both)."""
+    revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims.jti).exists()
     async with ctx.require_database().session() as session:
-        return (await session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))) is not None
+        row = (
+            await session.execute(select(revoked, User.password_changed_at).where(User.id == claims.user_id))
+        ).first()
+        if row is None:  # no such user in this database: only the token's own revocation can tell
+            return bool(await session.scalar(select(revoked)))
+    was_revoked, changed_at = row
+    return bool(was_revoked) or _issued_before(claims, changed_at)
+
+
+def _issued_before(claims: TokenClaims, changed_at: datetime | None) -> bool:
+    if changed_at is None or claims.issued_at is None:
+        return False
+    if changed_at.tzinfo is None:  # SQLite keeps no zone; the column is written in UTC
+        changed_at = changed_at.replace(tzinfo=UTC)
+    # Token times are whole seconds: one issued in the second of the change is the new sign-in's, not an old one.
+    return claims.issued_at < changed_at.replace(microsecond=0)
 
 
 async def claims_of(ctx: ServiceContext, token: str) -> TokenClaims:
@@ -81,7 +102,7 @@ async def claims_of(ctx: ServiceContext, token: str) -> TokenClaims:
         claims = decode_user_token(secret_bytes(ctx, "jwt_secret"), token, expected="access")
     except InvalidTokenError as error:
         raise unauthorized(str(error)) from None
-    if ctx.database is not None and await is_revoked(ctx, claims.jti):
+    if ctx.database is not None and await is_revoked(ctx, claims):
         raise unauthorized("token revoked")
     return claims
 
@@ -191,3 +212,28 @@ def caller(
 # An operator: a person with the operator role, or the operator's machine (OPERATOR_TOKEN).
 operator = caller(operators=True)
 OperatorPrincipal = Depends(operator)
+
+
+# --- machines holding one shared secret (Alertmanager) --------------------------------------------------------
+
+
+def secret_bearer(setting: str, rule: AccessRule) -> Callable[..., Awaitable[None]]:
+    """``Authorization: Bearer <the secret in settings.<setting>>``, compared in constant time; refused with
+    "not configured" while the secret is unset (default deny, never an open door)."""
+
+    async def check(
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        ctx: ServiceContext = Depends(context_of),
+    ) -> None:
+        if not is_configured(ctx, setting):
+            raise unauthorized(f"{setting.upper()} is not configured here: this door is closed")
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise unauthorized(f"missing bearer token ({setting.upper()})")
+        if not hmac.compare_digest(credentials.credentials.encode(), secret_bytes(ctx, setting)):
+            raise unauthorized(f"invalid {setting.upper()}")
+
+    return mark(check, rule)
+
+
+# Alertmanager's webhook: http_config.authorization credentials = ALERTMANAGER_TOKEN.
+alertmanager = secret_bearer("alertmanager_token", AccessRule("alertmanager", "Alertmanager (ALERTMANAGER_TOKEN)"))

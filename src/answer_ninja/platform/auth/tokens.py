@@ -50,6 +50,7 @@ class TokenClaims:
     type: TokenType
     expires_at: datetime
     role: Role = "user"
+    issued_at: datetime | None = None
 
 
 def issue_user_token(
@@ -83,6 +84,7 @@ def decode_user_token(secret: bytes, token: str, *, expected: TokenType) -> Toke
         type=expected,
         expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         role=role if role in ROLES else "user",
+        issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC) if "iat" in claims else None,
     )
 
 

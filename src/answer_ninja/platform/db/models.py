@@ -67,6 +67,9 @@ class User(Base):
     max_call_seconds: Mapped[int] = mapped_column(Integer, default=180)
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.8)
     known_spam_action: Mapped[str] = mapped_column(String(16), default="reject")  # reject | ai
+    # Where an AI call goes when the AI cannot take it or its media stream dies: ring (the proven real number, then
+    # voicemail) | voicemail (a short message and a recording). Never a dead end.
+    fallback: Mapped[str] = mapped_column(String(16), default="ring", server_default="ring")
     # Where call summaries go: [{"kind": "email|ntfy|webhook|wecom|dingtalk|telegram", "target", "enabled"}].
     notification_channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # A forwarding number the user asked for but has not proven yet (a code was sent to it); real_number is the
@@ -75,6 +78,8 @@ class User(Base):
     # Bumped on every change phone-gateway routes on (preferences, numbers, whitelist): its cached answers carry
     # the version they were made at, so a changed user is refetched without refetching the whole whitelist.
     routing_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by a password reset: tokens issued before it are refused everywhere (platform/auth/dependencies.py).
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

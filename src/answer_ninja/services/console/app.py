@@ -26,6 +26,7 @@ from answer_ninja.services.console import (
     auth_pages,
     call_pages,
     ops_pages,
+    password_pages,
     settings_pages,
     stats_pages,
     status_pages,
@@ -134,7 +135,16 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     public_mount(app, "/static", "the console's own stylesheet and vendored scripts")
-    for module in (auth_pages, call_pages, whitelist_pages, settings_pages, stats_pages, ops_pages, status_pages):
+    for module in (
+        auth_pages,
+        password_pages,
+        call_pages,
+        whitelist_pages,
+        settings_pages,
+        stats_pages,
+        ops_pages,
+        status_pages,
+    ):
         app.include_router(module.router)
     _install_error_pages(app)
 

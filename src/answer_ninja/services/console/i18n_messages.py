@@ -32,7 +32,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.wrong": ("邮箱或密码不正确", "Wrong e-mail or password"),
     "auth.throttled": ("尝试次数过多，请稍后再试", "Too many attempts; try again shortly"),
     "auth.signed_out": ("您已退出", "You are signed out"),
-    "auth.forgot": ("忘记密码？请联系运维人员重置。", "Forgot your password? Ask an operator to reset it."),
+    "auth.forgot": ("忘记密码？", "Forgot your password?"),
+    "auth.forgot_title": ("重设密码", "Reset your password"),
+    "auth.forgot_intro": (
+        "输入注册时使用的邮箱，我们会发送一个重设密码的链接（30 分钟内有效）。",
+        "Enter the e-mail you signed up with; we will send a link to choose a new password (valid 30 minutes).",
+    ),
+    "auth.forgot_send": ("发送链接", "Send the link"),
+    "auth.forgot_sent": (
+        "如果这个邮箱有账户，重设链接已经发出，请查收邮件。",
+        "If this e-mail has an account, the link is on its way: check your inbox.",
+    ),
+    "auth.new_password": ("新密码", "New password"),
+    "auth.reset_save": ("保存新密码", "Save the new password"),
+    "auth.reset_done": (
+        "密码已更新，所有旧的登录都已退出。请用新密码登录。",
+        "Your password is changed and every old session signed out. Sign in with the new one.",
+    ),
+    "auth.reset_bad_link": (
+        "这个链接已失效或已被使用，请重新申请。",
+        "This link has expired or was already used; ask for a new one.",
+    ),
     # --- errors ---
     "error.unavailable": ("服务暂时不可用，请稍后再试", "A service is unavailable; try again shortly"),
     "error.service": ("涉及的服务：{service}", "Service: {service}"),
@@ -248,6 +268,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "settings.known_spam_action": ("已知骚扰号码", "Known spam callers"),
     "settings.spam_action.reject": ("直接拒接", "reject them"),
     "settings.spam_action.ai": ("让 AI 应付", "let the AI talk to them"),
+    "settings.fallback": ("AI 无法接听时", "When the AI cannot take a call"),
+    "settings.fallback.ring": ("转接到我的号码，无人接听则留言", "ring my number, then take a voicemail"),
+    "settings.fallback.voicemail": ("直接留言", "take a voicemail"),
     "settings.max_call_seconds": ("AI 通话最长（秒）", "Longest AI call (seconds)"),
     "settings.language": ("语言", "Language"),
     "settings.save": ("保存", "Save"),

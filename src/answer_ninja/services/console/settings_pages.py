@@ -79,6 +79,7 @@ async def save_preferences(
     spam_threshold: Annotated[str, Form(max_length=10)] = "0.8",
     known_spam_action: Annotated[str, Form(max_length=10)] = "reject",
     max_call_seconds: Annotated[str, Form(max_length=10)] = "180",
+    fallback: Annotated[str | None, Form(max_length=10)] = None,  # absent: left as it is
     person: Person = SignedIn,
     ctx: ServiceContext = Ctx,
 ) -> Response:
@@ -88,6 +89,8 @@ async def save_preferences(
         "persona": persona,
         "known_spam_action": known_spam_action,
     }
+    if fallback is not None:
+        body["fallback"] = fallback  # user-management checks the value (422 naming the field)
     problems: dict[str, str] = {}
     for name, raw, kind in (("spam_threshold", spam_threshold, float), ("max_call_seconds", max_call_seconds, int)):
         try:

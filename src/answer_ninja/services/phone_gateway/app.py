@@ -12,7 +12,7 @@ from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.cache import RedisCache
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.phone_gateway import carrier_auth, flows, invalidation, takeover
+from answer_ninja.services.phone_gateway import carrier_auth, fallback, fallback_views, flows, invalidation, takeover
 from answer_ninja.services.phone_gateway.views import router
 from answer_ninja.telephony.acs_events import AcsCallControl
 
@@ -24,16 +24,18 @@ SPEC = ServiceSpec(
     description="Receives calls from the carriers and decides: transfer, reject or AI.",
     uses_database=True,
     uses_cache=True,
-    # Routing decides from cache when these are unreachable, so they never make the gateway unready.
-    calls=("user-management", "profile-analytics"),
-    soft_calls=("user-management", "profile-analytics"),
+    # Routing decides from cache when these are unreachable, so they never make the gateway unready; without
+    # realtime-processor AI calls go to the person's fallback (fallback.py): /ready warns, calls still flow.
+    calls=("user-management", "profile-analytics", "realtime-processor"),
+    soft_calls=("user-management", "profile-analytics", "realtime-processor"),
 )
 
 
 async def _start_acs(ctx: ServiceContext) -> None:
     secret = ctx.settings.acs_connection_string
     if secret is not None and secret.get_secret_value():
-        ctx.extras["acs_control"] = AcsCallControl(secret.get_secret_value())
+        speech = ctx.settings.acs_cognitive_services_endpoint
+        ctx.extras["acs_control"] = AcsCallControl(secret.get_secret_value(), cognitive_services_endpoint=speech)
 
 
 async def _stop_acs(ctx: ServiceContext) -> None:
@@ -86,9 +88,10 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     """Add this service's routes. The platform endpoints come from the app factory."""
     secret_bytes(ctx, "profile_hash_secret")  # resolve now, so a missing secret shows as degraded from the start
     _announce_carriers(ctx)
-    ctx.on_startup.extend([_start_routing, _start_acs])
-    ctx.on_shutdown.extend([_stop_routing, _stop_acs])
+    ctx.on_startup.extend([_start_routing, _start_acs, fallback.start])
+    ctx.on_shutdown.extend([_stop_routing, _stop_acs, fallback.stop])
     app.include_router(router)
+    app.include_router(fallback_views.router)  # where a stream's end and the person's fallback lead
     app.include_router(takeover.router)  # a person takes over or hangs up their own live call (the console)
 
 

@@ -115,6 +115,7 @@ def _routing_from(user: dict[str, Any]) -> UserRouting:
         persona=user["persona"],
         language=user["language"],
         max_call_seconds=int(user["max_call_seconds"]),
+        fallback=str(user.get("fallback") or "ring"),
     )
 
 

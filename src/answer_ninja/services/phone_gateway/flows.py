@@ -16,7 +16,15 @@ from urllib.parse import urlencode
 
 from prometheus_client import Counter, Histogram
 
-from answer_ninja.calls.routing import Decision, Reason, RoutingDecision, RoutingInput, decide, fallback
+from answer_ninja.calls.routing import (
+    Decision,
+    Reason,
+    RoutingDecision,
+    RoutingInput,
+    UserRouting,
+    decide,
+    fallback,
+)
 from answer_ninja.platform.app_factory import ServiceContext
 from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.auth.stream_tokens import issue_stream_token, stream_key
@@ -54,6 +62,7 @@ class CallOutcome:
     parameters: dict[str, str] = field(default_factory=dict)
     user_id: str | None = None
     replayed: bool = False  # the carrier retried a call we had already decided
+    user: UserRouting | None = None  # the owner's settings (their fallback when the AI cannot take the call)
 
     @property
     def is_ai(self) -> bool:
@@ -200,7 +209,7 @@ async def handle_incoming_call(
         "summary": {},
         "details": details,
     }
-    outcome = CallOutcome(call_id, decision, latency_ms, parameters, user_id)
+    outcome = CallOutcome(call_id, decision, latency_ms, parameters, user_id, user=lookup.user if lookup else None)
     stored_id = await record_writer_of(ctx).write(row)
     if stored_id is None:  # the database is down: the record waits in memory; the caller is answered now
         RECORDS_DEFERRED.inc()
@@ -230,7 +239,9 @@ async def _replayed(ctx: ServiceContext, stored_id: str, outcome: CallOutcome) -
     parameters: dict[str, str] = {}
     if outcome.parameters:  # a fresh token for the stored call (the first answer's was for that one only)
         parameters = with_stream_token(ctx, {**outcome.parameters, "call_id": stored.id}, carrier=stored.carrier)
-    return CallOutcome(stored.id, decision, stored.decision_latency_ms or 0.0, parameters, stored.user_id, True)
+    return CallOutcome(
+        stored.id, decision, stored.decision_latency_ms or 0.0, parameters, stored.user_id, True, outcome.user
+    )
 
 
 async def fall_back_to_ai(ctx: ServiceContext, *, call_id: str) -> dict[str, str]:

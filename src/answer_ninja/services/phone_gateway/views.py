@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 
-from answer_ninja.calls.routing import Decision
+from answer_ninja.calls.routing import Decision, Reason, RoutingDecision
 from answer_ninja.platform.app_factory import ServiceContext, context_of
 from answer_ninja.platform.auth.dependencies import service_caller
 from answer_ninja.platform.db.models import CallRecord
 from answer_ninja.platform.logging import get_logger
-from answer_ninja.services.phone_gateway import carrier_auth, flows
+from answer_ninja.services.phone_gateway import carrier_auth, fallback, flows
 from answer_ninja.services.phone_gateway.models import CallRecordOut, CallStatusIn, DecisionOut, IncomingCallIn
 from answer_ninja.services.user_management.errors import field_error
 from answer_ninja.services.user_management.schemas import ID_PATTERN, id_path
-from answer_ninja.telephony import acs_events, twilio_voice, webhook_auth
+from answer_ninja.telephony import acs_events, twilio_voice
 
 log = get_logger(__name__)
 router = APIRouter()
@@ -31,10 +30,10 @@ TWIML = "application/xml"
 TWILIO_CALL_STATUSES = frozenset(
     {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
 )
-# The longest a call can last: an AI call at most the longest a person may set (1800 s), a transferred one
-# Twilio's own limit (4 h); plus slack for the carrier's rounding and ringing. A longer CallDuration is impossible.
-MAX_AI_CALL_SECONDS = 1800
-MAX_TRANSFERRED_CALL_SECONDS = 4 * 3600
+# The longest a call can last is Twilio's own limit (4 h), plus slack for its rounding: any call, AI ones too, may
+# end on the person's own phone (a transfer, or the fallback after the stream), so no shorter bound holds for all.
+# A longer CallDuration is impossible and refused.
+MAX_CALL_SECONDS = 4 * 3600
 DURATION_SLACK_SECONDS = 120
 
 
@@ -99,8 +98,8 @@ async def twilio_voice_webhook(form: dict[str, str] = TwilioForm, ctx: ServiceCo
         ctx, carrier="twilio", carrier_call_id=call.call_sid, caller_raw=call.caller, dialled_raw=call.dialled
     )
     decision = outcome.decision
-    if decision.decision is Decision.AI:
-        twiml = twilio_voice.stream_twiml(flows.stream_url(ctx, "twilio"), outcome.parameters)
+    if decision.decision is Decision.AI:  # the stream, or the person's fallback when the AI cannot take it
+        twiml = await fallback.twilio_ai_answer(ctx, outcome, outcome.user)
     elif decision.transfer_to is not None:
         twiml = twilio_voice.dial_twiml(
             decision.transfer_to, action_url=f"/twilio/dial-status?call_id={outcome.call_id}"
@@ -121,7 +120,8 @@ async def twilio_dial_status(
         return Response(content=twilio_voice.hangup_twiml(), media_type=TWIML)
     log.info("transfer_failed", call_id=call_id, dial_status=status)
     parameters = await flows.fall_back_to_ai(ctx, call_id=call_id)
-    return Response(content=twilio_voice.stream_twiml(flows.stream_url(ctx, "twilio"), parameters), media_type=TWIML)
+    outcome = flows.CallOutcome(call_id, RoutingDecision(Decision.AI, Reason.TRANSFER_FAILED), 0.0, parameters)
+    return Response(content=await fallback.twilio_ai_answer(ctx, outcome, None), media_type=TWIML)
 
 
 @router.post(
@@ -146,16 +146,15 @@ async def twilio_status(form: dict[str, str] = TwilioForm, ctx: ServiceContext =
     if record is None:
         log.info("status_for_unknown_call_ignored", status=status)
         return Response(status_code=204)
-    transferred = record.decision in (Decision.TRANSFER.value, Decision.RING.value)  # the person's own phone rang
-    duration = _call_duration(form.get("CallDuration", ""), transferred=transferred)
+    duration = _call_duration(form.get("CallDuration", ""))
     await flows.update_status(ctx, call_id=record.id, status=status, duration=duration)
     return Response(status_code=204)
 
 
-def _call_duration(text: str, *, transferred: bool) -> float | None:
+def _call_duration(text: str) -> float | None:
     if not text.strip():
         return None
-    longest = (MAX_TRANSFERRED_CALL_SECONDS if transferred else MAX_AI_CALL_SECONDS) + DURATION_SLACK_SECONDS
+    longest = MAX_CALL_SECONDS + DURATION_SLACK_SECONDS
     if not text.strip().isdigit() or int(text) > longest:
         raise field_error("CallDuration", f"must be whole seconds between 0 and {longest}")
     return float(int(text))
@@ -195,14 +194,16 @@ async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCa
         return result
     try:
         decision = outcome.decision
-        if decision.decision is Decision.AI:
-            callback = f"{ctx.settings.acs_callback_url or ctx.settings.phone_gateway_url}/acs/callbacks"
+        if decision.decision is Decision.AI and not fallback.availability_of(ctx).can_stream():
+            await fallback.acs_media_unavailable(ctx, control, call, outcome)  # the person's fallback at once
+        elif decision.decision is Decision.AI:
             connection_id = await control.answer_with_stream(
                 call,
-                callback_url=f"{callback}?{_acs_callback_query(ctx, outcome.call_id)}",
+                callback_url=fallback.acs_callback_url(ctx, outcome.call_id),
                 transport_url=flows.stream_url(ctx, "acs", outcome.parameters),
             )
-            await flows.update_status(ctx, call_id=outcome.call_id, status="answered", extra={"acs": connection_id})
+            extra: dict[str, object] = {"acs": connection_id, "acs_server_call": call.server_call_id}  # voicemail
+            await flows.update_status(ctx, call_id=outcome.call_id, status="answered", extra=extra)
         elif decision.transfer_to is not None:
             await control.redirect(call, number=decision.transfer_to)
             await flows.update_status(ctx, call_id=outcome.call_id, status="completed", extra={"acs": "redirected"})
@@ -216,15 +217,6 @@ async def _acs_incoming_call(ctx: ServiceContext, call: acs_events.AcsIncomingCa
     return result
 
 
-def _acs_callback_query(ctx: ServiceContext, call_id: str) -> str:
-    """Our call id, and the shared secret when one is configured: ACS posts its callbacks to this URL as given."""
-    query = {"call_id": call_id}
-    secret = ctx.settings.acs_webhook_secret
-    if secret is not None and secret.get_secret_value():
-        query[webhook_auth.ACS_SECRET_QUERY] = secret.get_secret_value()
-    return urlencode(query)
-
-
 @router.post("/acs/callbacks", status_code=204, tags=["acs"], response_class=Response, dependencies=ACS)
 async def acs_callbacks(
     events: list[dict[str, Any]] = Body(max_length=100),
@@ -232,10 +224,16 @@ async def acs_callbacks(
     ctx: ServiceContext = Ctx,
 ) -> Response:
     """Call automation events for one of our calls (the callback URL carries our call id)."""
+    control = ctx.extras.get("acs_control")
     for event in events:
         kind = str(event.get("type") or event.get("eventType") or "")
         if kind.endswith("CallConnected"):
             await flows.update_status(ctx, call_id=call_id, status="in-progress")
+            if isinstance(control, acs_events.AcsCallControl):  # a voicemail waiting for the call to connect
+                await fallback.acs_connected(ctx, control, call_id)
+        elif kind.endswith(("MediaStreamingFailed", "MediaStreamingStopped")):
+            if isinstance(control, acs_events.AcsCallControl):  # hang up if the AI ended it, else the fallback
+                await fallback.acs_stream_ended(ctx, control, call_id)
         elif kind.endswith("CallDisconnected"):
             await flows.update_status(ctx, call_id=call_id, status="completed")
     return Response(status_code=204)

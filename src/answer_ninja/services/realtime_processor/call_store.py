@@ -72,7 +72,8 @@ async def save_call(database: Database, call: FinishedCall) -> None:
             )
             session.add(record)
         record.status = "completed"
-        record.outcome = call.outcome
+        if not (record.outcome or "").startswith("fallback_"):  # phone-gateway sent the caller on to the fallback
+            record.outcome = call.outcome
         record.answered_at = record.answered_at or call.started_at
         record.ended_at = call.ended_at
         record.duration_seconds = round(call.duration_seconds, 3)

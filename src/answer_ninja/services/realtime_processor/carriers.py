@@ -45,6 +45,7 @@ class _WebSocketOutput:
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.closed = False
+        self.hung_up = False  # we closed the stream on purpose (the AI or the person ended the call)
 
     async def _send(self, text: str) -> None:
         if self.closed:
@@ -59,6 +60,7 @@ class _WebSocketOutput:
         if self.closed:
             return
         self.closed = True
+        self.hung_up = True  # before the close frame: phone-gateway may ask how the call ended as soon as it lands
         with contextlib.suppress(Exception):
             await self.websocket.close(code=1000)
 

@@ -2,6 +2,8 @@
 
 * ``GET /internal/v1/live/events`` (the console): this process's call events as newline-delimited JSON, for stacks
   without Redis (with Redis the console listens on pub/sub and never calls this).
+* ``GET /internal/v1/calls/{call_id}/ending`` (phone-gateway): how a call's stream ended, when the carrier asks
+  what next (``<Connect action>``): on purpose (the AI or the person hung up: the call ends) or not (the fallback).
 * ``POST /internal/v1/calls/{call_id}/end`` (phone-gateway): end a live call now with an outcome, because its
   owner took it over (the carrier is transferring it) or asked to hang up. ``hang_up`` closes the media stream
   (the loopback carrier and a hang-up); a carrier that moves the call itself (Twilio's REST update, ACS transfer)
@@ -26,7 +28,7 @@ from answer_ninja.platform.app_factory import ServiceContext
 from answer_ninja.platform.auth.dependencies import caller, service_caller
 from answer_ninja.platform.logging import get_logger
 from answer_ninja.services.realtime_processor.events import LiveEvents
-from answer_ninja.services.realtime_processor.runtime import VoiceRuntime
+from answer_ninja.services.realtime_processor.runtime import VoiceRuntime, hung_up_on_purpose
 from answer_ninja.services.user_management.schemas import id_path
 
 log = get_logger(__name__)
@@ -105,6 +107,25 @@ def install(app: FastAPI, ctx: ServiceContext) -> None:
         log.info("call_ended_from_outside", call_id=call_id, outcome=body.outcome, hang_up=body.hang_up)
         await session.finish(body.outcome, hang_up=body.hang_up)
         return Response(status_code=204)
+
+    @app.get(
+        "/internal/v1/calls/{call_id}/ending",
+        tags=["internal"],
+        summary="How a call's stream ended: on purpose (the AI or the person hung up) or not",
+        dependencies=[Depends(service_caller("phone-gateway"))],
+    )
+    async def call_ending(call_id: str = id_path()) -> dict[str, object]:
+        """phone-gateway asks when the carrier reports the stream over: ``hung_up`` true -> the call ends; anything
+        else (still live here, closed by the other side, unknown: 404) -> the person's fallback."""
+        runtime: VoiceRuntime = ctx.extras["voice"]
+        session = runtime.sessions.get(call_id)
+        if session is not None:
+            return {"call_id": call_id, "live": session.outcome is None, "outcome": session.outcome,
+                    "hung_up": hung_up_on_purpose(session)}  # fmt: skip
+        ending = runtime.endings.get(call_id)
+        if ending is None:
+            raise HTTPException(status_code=404, detail="call_id: no such call here")
+        return {"call_id": call_id, "live": False, "outcome": ending.outcome, "hung_up": ending.hung_up}
 
 
 def wav(pcm16k: bytes) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,6 +27,19 @@ log = get_logger(__name__)
 
 # How long to retry fetching conversation-engine's templates at start-up (it may start after us).
 TEMPLATE_RETRY_SECONDS = 60.0
+# How many ended calls this process remembers for phone-gateway's "how did the stream end?" (a few minutes' worth;
+# the question comes within a second of the end).
+ENDINGS_KEPT = 10_000
+
+
+@dataclass(frozen=True)
+class StreamEnding:
+    outcome: str
+    hung_up: bool  # the AI (or the person, through phone-gateway) ended the call and closed the stream on purpose
+
+
+def hung_up_on_purpose(session: CallSession) -> bool:
+    return session.outcome is not None and bool(getattr(session.output, "hung_up", False))
 
 
 @dataclass
@@ -59,6 +73,7 @@ class VoiceRuntime:
     sessions: dict[str, CallSession] = field(default_factory=dict)
     _requests: dict[str, CallRequest] = field(default_factory=dict)
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
+    endings: OrderedDict[str, StreamEnding] = field(default_factory=OrderedDict)  # recently ended calls
     presynthesis_done: bool = False
 
     def __post_init__(self) -> None:
@@ -113,6 +128,9 @@ class VoiceRuntime:
     async def close(self, session: CallSession) -> None:
         """The stream is gone: complete the record, tell conversation-engine and profile-analytics."""
         request = self._requests.pop(session.call.call_id)
+        self.endings[request.call_id] = StreamEnding(session.outcome or "caller_hung_up", hung_up_on_purpose(session))
+        while len(self.endings) > ENDINGS_KEPT:
+            self.endings.popitem(last=False)
         self.sessions.pop(session.call.call_id, None)
         metrics.ACTIVE_CALLS.labels(request.carrier).dec()
         await session.finish(session.outcome or "caller_hung_up", hang_up=False)

@@ -3,6 +3,10 @@
 Routes: ``POST /alerts`` (Alertmanager v4 webhook), ``GET /incidents``, ``GET /incidents/{id}``,
 ``GET /incidents/{id}/postmortem`` (Markdown), ``GET /incidents/{id}/customer-notice``,
 ``GET /audit``, ``GET /approvals``, ``POST /approvals/{id}``.
+
+``/alerts`` takes only Alertmanager's bearer token (ALERTMANAGER_TOKEN, its ``http_config.authorization``): a
+forged alert could otherwise open a "security" incident that stops automatic fixes. Everything else is the
+operator's; an approval records who the token says decided, never a name from the body.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from answer_ninja.ops.report import postmortem
 from answer_ninja.ops.responder import Responder
 from answer_ninja.ops.store import IncidentStore, incident_to_dict
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
-from answer_ninja.platform.auth.dependencies import operator, public
+from answer_ninja.platform.auth.dependencies import Principal, alertmanager, operator
+from answer_ninja.platform.auth.keys import is_configured
+from answer_ninja.platform.health import DependencyCheck
 from answer_ninja.platform.settings import Settings
 from answer_ninja.services.responder import console_api
 
@@ -36,7 +42,17 @@ SPEC = ServiceSpec(
 
 class Decision(BaseModel):
     approved: bool
-    by: str = Field(min_length=1, max_length=100)
+    # Kept for older clients and shown in the audit line as their note; the approver is the authenticated caller.
+    by: str | None = Field(default=None, max_length=100, description="ignored for identity: the token decides")
+
+
+def approver(principal: Principal) -> str:
+    """The name an approval is recorded under: the operator's machine or the signed-in person's id."""
+    return "operator-token" if principal.kind == "machine" else f"{principal.kind}:{principal.name}"
+
+
+async def _alertmanager_token_check(_: float) -> None:
+    raise RuntimeError("ALERTMANAGER_TOKEN is not configured: POST /alerts refuses every alert")
 
 
 def configure(app: FastAPI, ctx: ServiceContext) -> None:
@@ -64,6 +80,10 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
 
     ctx.on_startup.append(start)
     ctx.on_shutdown.append(shutdown)
+    if not is_configured(ctx, "alertmanager_token"):
+        # Visible, not fatal: the responder still probes by itself; Alertmanager's hints are refused.
+        ctx.health.set_degraded("alertmanager_token", "ALERTMANAGER_TOKEN is not set: POST /alerts is refused")
+        ctx.checks.append(DependencyCheck("alertmanager-token", "provider", _alertmanager_token_check, required=False))
     console_api.install(app, ctx, store)  # service board, budgets, drills, status page data (the console)
 
     def incident_or_404(incident_id: str) -> Incident:
@@ -79,7 +99,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
         status_code=202,
         tags=["responder"],
         summary="Alertmanager webhook (payload version 4)",
-        dependencies=[Depends(public("Alertmanager webhook"))],
+        dependencies=[Depends(alertmanager)],
     )
     async def alerts(payload: AlertmanagerPayload) -> dict[str, Any]:
         signals = signals_from(payload)
@@ -127,18 +147,20 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     async def approvals(status: str | None = None) -> list[dict[str, Any]]:
         return store.approvals(status=status)
 
-    @app.post("/approvals/{approval_id}", tags=["responder"], dependencies=operators)
-    async def decide(approval_id: str, decision: Decision) -> dict[str, Any]:
-        if not store.decide_approval(approval_id, approved=decision.approved, by=decision.by):
+    @app.post("/approvals/{approval_id}", tags=["responder"])
+    async def decide(approval_id: str, decision: Decision, principal: Principal = Depends(operator)) -> dict[str, Any]:
+        who = approver(principal)
+        if not store.decide_approval(approval_id, approved=decision.approved, by=who):
             raise HTTPException(status_code=404, detail=f"no pending approval {approval_id}")
+        note = f" (says: {decision.by})" if decision.by and decision.by != who else ""
         store.audit(
-            actor=decision.by,
+            actor=who,
             action="approval",
             target=approval_id,
-            reason="decided by a person",
+            reason="decided by an authenticated operator" + note,
             result="approved" if decision.approved else "rejected",
         )
-        return {"id": approval_id, "approved": decision.approved}
+        return {"id": approval_id, "approved": decision.approved, "by": who}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from answer_ninja.platform.app_factory import ServiceContext, ServiceSpec, create_service_app
 from answer_ninja.platform.auth.keys import secret_bytes
 from answer_ninja.platform.settings import Settings
-from answer_ninja.services.user_management import notification_views
+from answer_ninja.services.user_management import notification_views, password_reset_views
 from answer_ninja.services.user_management.accounts import passwords_of
 from answer_ninja.services.user_management.body_limit import BodyLimitMiddleware
 from answer_ninja.services.user_management.numbers import router as numbers_router
@@ -46,6 +46,7 @@ def configure(app: FastAPI, ctx: ServiceContext) -> None:
     app.include_router(router)
     app.include_router(numbers_router)
     app.include_router(notification_views.router)  # where call summaries go (the console's settings page)
+    app.include_router(password_reset_views.router)  # forgotten passwords
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -69,6 +69,8 @@ class Preferences(BaseModel):
     max_call_seconds: int = Field(ge=30, le=1800)
     spam_threshold: float = Field(ge=0.0, le=1.0)
     known_spam_action: Literal["reject", "ai"]
+    # When the AI cannot take a call (or its media stream dies): ring the real number, or take a voicemail.
+    fallback: Literal["ring", "voicemail"] = "ring"
 
 
 class PreferencesUpdate(RequestModel):
@@ -80,6 +82,7 @@ class PreferencesUpdate(RequestModel):
     max_call_seconds: int | None = Field(default=None, ge=30, le=1800)
     spam_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     known_spam_action: Literal["reject", "ai"] | None = None
+    fallback: Literal["ring", "voicemail"] | None = None
 
 
 class UserOut(BaseModel):
@@ -216,6 +219,7 @@ class RoutingUser(BaseModel):
     persona: str
     language: str
     max_call_seconds: int
+    fallback: str = "ring"
 
 
 class RoutingSnapshot(BaseModel):

@@ -131,6 +131,7 @@ async def routing_snapshot(
             persona=user.persona,
             language=user.language,
             max_call_seconds=user.max_call_seconds,
+            fallback=user.fallback or "ring",
         ),
         version=user.routing_version,
         caller=caller,
@@ -170,6 +171,7 @@ def preferences_of(user: User) -> Preferences:
             "max_call_seconds": user.max_call_seconds,
             "spam_threshold": user.spam_threshold,
             "known_spam_action": user.known_spam_action,
+            "fallback": user.fallback or "ring",
         }
     )
 

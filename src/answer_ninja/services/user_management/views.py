@@ -152,7 +152,7 @@ async def refresh(body: RefreshRequest, ctx: ServiceContext = Ctx) -> TokenPair:
     claims = auth.decode_token(ctx, body.refresh_token, expected="refresh")
     async with ctx.require_database().session() as session:
         user = await service.get_user(session, user_id=claims.user_id)
-        if await is_revoked(ctx, claims.jti) or user is None:
+        if user is None or await is_revoked(ctx, claims):
             raise unauthorized("refresh token revoked")
         await service.revoke(session, jti=claims.jti, user_id=claims.user_id, expires_at=claims.expires_at)
         await session.commit()
