@@ -249,7 +249,8 @@ def test_the_session_cap_refuses_politely(stack: AccountsStack) -> None:
 
 
 def test_refusals_are_logged_by_reason_never_with_the_token(stack: AccountsStack, victims_call: dict[str, Any]) -> None:
-    for parameters in ({}, victims_call["parameters"]):  # no token; the victim's spent token
+    attempts: list[dict[str, str]] = [{}, victims_call["parameters"]]  # no token; the victim's spent token
+    for parameters in attempts:
         with connect(media_url(stack)) as ws:
             start(ws, parameters)
             assert close_code(ws) == 1008

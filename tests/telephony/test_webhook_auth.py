@@ -61,9 +61,10 @@ def _hs256_with(secret: str, claims: dict[str, object]) -> str:
 def test_entra_jwt() -> None:
     private, public = _rsa_pair()
     other_private, _ = _rsa_pair()
-    claims = {"aud": "api://answer-ninja", "iss": "https://login.example/tenant/v2.0", "exp": int(time.time()) + 300}
+    issuer = "https://login.example/tenant/v2.0"
+    claims: dict[str, object] = {"aud": "api://answer-ninja", "iss": issuer, "exp": int(time.time()) + 300}
     good = jwt.encode(claims, private, algorithm="RS256")
-    checked = webhook_auth.check_entra_jwt(good, public, audience="api://answer-ninja", issuer=claims["iss"])
+    checked = webhook_auth.check_entra_jwt(good, public, audience="api://answer-ninja", issuer=issuer)
     assert checked["aud"] == "api://answer-ninja"
     refused = [
         jwt.encode(claims, other_private, algorithm="RS256"),  # someone else's key
@@ -74,4 +75,4 @@ def test_entra_jwt() -> None:
     ]
     for token in refused:
         with pytest.raises(WebhookAuthError):
-            webhook_auth.check_entra_jwt(token, public, audience="api://answer-ninja", issuer=claims["iss"])
+            webhook_auth.check_entra_jwt(token, public, audience="api://answer-ninja", issuer=issuer)

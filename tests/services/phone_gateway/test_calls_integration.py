@@ -408,7 +408,9 @@ def _acs_gateway(live: LiveServices, acs: Any) -> httpx.Client:
     key = base64.b64encode(b"k" * 32).decode()
     gateway_ctx = live.apps["phone-gateway"].state.ctx
     gateway_ctx.extras["acs_control"] = AcsCallControl(f"endpoint={acs.url}/;accesskey={key}", connection_verify=False)
-    return live.client("phone-gateway", as_service="responder")
+    gateway = live.client("phone-gateway", as_service="responder")
+    gateway.headers[ACS_SECRET_HEADER] = ACS_SECRET  # what Event Grid and ACS's callbacks present
+    return gateway
 
 
 def test_an_acs_stream_that_fails_transfers_the_call_to_the_persons_real_number(
@@ -454,14 +456,16 @@ def test_an_acs_call_with_realtime_processor_down_is_answered_for_a_voicemail(
         assert connected.status_code == 204
         answer, play, recording = acs.requests
         assert "mediaStreamingOptions" not in answer.body  # no stream to a media service that is not there
-        assert answer.body["callbackUri"].endswith(f"/acs/callbacks?call_id={call_id}")
+        assert answer.body["callbackUri"].endswith(f"/acs/callbacks?call_id={call_id}&secret={ACS_SECRET}")
         assert play.path.startswith("/calling/callConnections/conn-9:play")
         source = play.body["playSources"][0]
         assert source["kind"] == "text"
         assert source["text"]["sourceLocale"] == "zh-CN"
         assert "留言" in source["text"]["text"]
         assert recording.path.startswith("/calling/recordings")
-        assert recording.body["recordingStateCallbackUri"].endswith(f"/acs/callbacks?call_id={call_id}")
+        assert recording.body["recordingStateCallbackUri"].endswith(
+            f"/acs/callbacks?call_id={call_id}&secret={ACS_SECRET}"
+        )
         assert recording.body["recordingContentType"] == "audio"
         stored = record(live, call_id)
         assert stored["outcome"] == "fallback_voicemail"

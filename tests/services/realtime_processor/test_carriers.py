@@ -260,6 +260,33 @@ def test_twilio_stop_ends_the_call_as_hung_up_by_the_caller(
     assert turns[0].text == "喂，您好，请问哪位？"
 
 
+def test_a_stream_that_never_starts_is_refused_and_gives_its_slot_back(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from answer_ninja.services.realtime_processor import carriers
+
+    monkeypatch.setattr(carriers, "START_TIMEOUT_SECONDS", 0.2)
+    with client.websocket_connect("/media/twilio") as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_text()  # nothing sent: no start, no token
+    assert closed.value.code == 1008
+    guard: carriers.StreamGuard = client.app.state.ctx.extras["stream_guard"]  # type: ignore[attr-defined]
+    assert guard.open_streams == 0
+
+
+def test_client_parameters_never_override_the_claims(client: TestClient, replies: KeywordReplyStandIn) -> None:
+    token = stream_token("claims-1", user_id=None, language="zh-CN", max_call_seconds=60, carrier="twilio")
+    forged = {"token": token, "call_id": "victim", "user_id": "someone", "max_call_seconds": "99999"}
+    with client.websocket_connect("/media/twilio") as ws:
+        ws.send_text(twilio_media.start_message("MZ1", "CA-claims", forged))
+        ws.receive_text()  # the greeting: the call is live
+        runtime = client.app.state.ctx.extras["voice"]  # type: ignore[attr-defined]
+        assert set(runtime.sessions) == {"claims-1"}
+        assert runtime.sessions["claims-1"].config.max_call_ms == 60_000
+        ws.send_text(twilio_media.stop_message("MZ1", "CA-claims"))
+    wait_until_ended(replies, "claims-1")
+    assert "victim" not in replies.ended
+
+
 def test_phone_gateway_learns_whether_the_ai_or_the_other_side_ended_a_stream(
     client: TestClient, replies: KeywordReplyStandIn
 ) -> None:

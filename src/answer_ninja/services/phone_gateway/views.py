@@ -30,10 +30,10 @@ TWIML = "application/xml"
 TWILIO_CALL_STATUSES = frozenset(
     {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
 )
-# The longest a call can last: an AI call at most the longest a person may set (1800 s), a transferred one
-# Twilio's own limit (4 h); plus slack for the carrier's rounding and ringing. A longer CallDuration is impossible.
-MAX_AI_CALL_SECONDS = 1800
-MAX_TRANSFERRED_CALL_SECONDS = 4 * 3600
+# The longest a call can last is Twilio's own limit (4 h), plus slack for its rounding: any call, AI ones too, may
+# end on the person's own phone (a transfer, or the fallback after the stream), so no shorter bound holds for all.
+# A longer CallDuration is impossible and refused.
+MAX_CALL_SECONDS = 4 * 3600
 DURATION_SLACK_SECONDS = 120
 
 
@@ -146,15 +146,15 @@ async def twilio_status(form: dict[str, str] = TwilioForm, ctx: ServiceContext =
     if record is None:
         log.info("status_for_unknown_call_ignored", status=status)
         return Response(status_code=204)
-    duration = _call_duration(form.get("CallDuration", ""), transferred=record.decision == "transfer")
+    duration = _call_duration(form.get("CallDuration", ""))
     await flows.update_status(ctx, call_id=record.id, status=status, duration=duration)
     return Response(status_code=204)
 
 
-def _call_duration(text: str, *, transferred: bool) -> float | None:
+def _call_duration(text: str) -> float | None:
     if not text.strip():
         return None
-    longest = (MAX_TRANSFERRED_CALL_SECONDS if transferred else MAX_AI_CALL_SECONDS) + DURATION_SLACK_SECONDS
+    longest = MAX_CALL_SECONDS + DURATION_SLACK_SECONDS
     if not text.strip().isdigit() or int(text) > longest:
         raise field_error("CallDuration", f"must be whole seconds between 0 and {longest}")
     return float(int(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -36,6 +37,8 @@ POLICY_VIOLATION = 1008
 UNSUPPORTED_DATA = 1003
 INVALID_PAYLOAD = 1007
 TRY_AGAIN_LATER = 1013
+# A carrier sends its start message (Twilio) or audio metadata (ACS) at once; a stream silent longer is refused.
+START_TIMEOUT_SECONDS = 10.0
 
 
 class _WebSocketOutput:
@@ -167,6 +170,17 @@ class _MediaStream:
             for frame in self.reframer.push(pcm16k):
                 await self.session.on_audio(frame)
 
+    async def _next_message(self) -> str:
+        """The next text frame; before the call starts, only for START_TIMEOUT_SECONDS (an idle connection must
+        not hold one of the process's session slots)."""
+        if self.session is not None:
+            return await self._receive_text()
+        try:
+            async with asyncio.timeout(START_TIMEOUT_SECONDS):
+                return await self._receive_text()
+        except TimeoutError:
+            raise StreamRefusedError("missing", "no start message: no stream token") from None
+
     async def _receive_text(self) -> str:
         message = await self.websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -182,7 +196,7 @@ class _MediaStream:
             await self._refuse(StreamRefusedError("capacity", "too many media streams here", TRY_AGAIN_LATER))
             return
         try:
-            while not await self.handle(await self._receive_text()):
+            while not await self.handle(await self._next_message()):
                 if self.session is not None and self.session.outcome is not None:
                     break
         except StreamRefusedError as refused:
