@@ -31,6 +31,7 @@ from answer_ninja.services.realtime_processor import lines, metrics
 from answer_ninja.services.realtime_processor.audio_cache import PreparedAudio
 from answer_ninja.services.realtime_processor.endpointing import FRAME_MS, Event, TurnDetector
 from answer_ninja.services.realtime_processor.events import NO_EVENTS, CallEventSink
+from answer_ninja.services.realtime_processor.prosody import CONTEXT_SECONDS, EndingProsody, ending_prosody
 from answer_ninja.services.realtime_processor.replies import CallContext, Reply, ReplyClient
 from answer_ninja.services.realtime_processor.streaming import StreamingTranscript
 from answer_ninja.services.realtime_processor.turn_taking import TurnPolicy
@@ -65,6 +66,8 @@ SPECULATIVE_MIN_COVERAGE = 0.5
 COMMIT_PAUSE_MS = 100
 # A tail shorter than this is not sent to Whisper (on a sliver of audio it invents words: "谢谢观看").
 MIN_TAIL_MS = 120
+# The audio before the caller's last voiced frame that the end-of-turn prosody reads.
+PROSODY_CONTEXT_BYTES = int(CONTEXT_SECONDS * 1000) * _BYTES_PER_MS
 # The end-of-turn rule of the loop before streaming: a fixed silence (kept for comparison: TURN_POLICY=fixed).
 FIXED_TURN_POLICY = TurnPolicy(fixed_ms=300)
 
@@ -213,6 +216,8 @@ class CallSession:
         self._pass: asyncio.Task[None] | None = None
         self._pass_started_bytes = 0
         self._final_wanted = False
+        self._ending: EndingProsody | None = None  # how the caller's last voiced stretch ended
+        self._ending_at = -1  # the utterance position it was measured at
         self._prepared: _Prepared | None = None
         self._respond: asyncio.Task[None] | None = None
         self._playback: _Playback | None = None
@@ -291,13 +296,19 @@ class CallSession:
         self._pass_started_bytes = 0
         self._utterance_overlapped_ai = self.ai_speaking
         self._interrupted_ai = False
+        self._ending, self._ending_at = None, -1
         self._stream = StreamingTranscript(self.call.language)
 
     def _turn_may_end(self) -> bool:
-        """The policy's verdict on the silence so far, given the transcript of the whole utterance if known."""
+        """The policy's verdict on the silence so far, given the transcript of the whole utterance if known and
+        how the caller's last words sounded (measured once per pause, at its first silent frame)."""
+        if self._ending_at != self._voiced_end and self.policy.reads_prosody:
+            self._ending_at = self._voiced_end
+            start = max(0, self._voiced_end - PROSODY_CONTEXT_BYTES)
+            self._ending = ending_prosody(bytes(self._utterance[start : self._voiced_end]))
         partial = self._partial
         text = partial.text if _complete(partial, self._generation, self._voiced_end) and partial else None
-        return self.policy.ends_turn(text, self.call.language, self.detector.silence_ms)
+        return self.policy.ends_turn(text, self.call.language, self.detector.silence_ms, self._ending)
 
     def _commit_pause(self) -> None:
         """The caller went on after a pause: the pass made in that pause heard its clause whole; settle it."""

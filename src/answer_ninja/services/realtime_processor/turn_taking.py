@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from answer_ninja.services.realtime_processor.prosody import EndingProsody
+
 
 class Completeness(Enum):
     COMPLETE = "complete"
@@ -98,7 +100,7 @@ class TurnPolicy:
             return self.fixed_ms
         return max(self.complete_ms, self.unsure_ms, self.incomplete_ms, self.no_text_ms)
 
-    def silence_needed(self, text: str | None, language: str) -> int:
+    def silence_needed(self, text: str | None, language: str, prosody: EndingProsody | None = None) -> int:
         if self.fixed_ms is not None:
             return self.fixed_ms
         if text is None:
@@ -110,5 +112,5 @@ class TurnPolicy:
             return self.incomplete_ms
         return self.unsure_ms
 
-    def ends_turn(self, text: str | None, language: str, silence_ms: int) -> bool:
-        return silence_ms >= self.silence_needed(text, language)
+    def ends_turn(self, text: str | None, language: str, silence_ms: int, prosody: EndingProsody | None = None) -> bool:
+        return silence_ms >= self.silence_needed(text, language, prosody)
