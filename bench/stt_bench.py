@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from answer_ninja.calls.intents import classify
 from answer_ninja.calls.vocabulary import Language
 from answer_ninja.services.conversation_engine.understanding import packaged_ngram
-from answer_ninja.services.realtime_processor.prosody import EndingProsody, ending_prosody
 from answer_ninja.services.realtime_processor.turn_taking import Completeness, TurnPolicy, completeness
 from answer_ninja.speech.base import synthesize_all
 from answer_ninja.speech.caller_voice import (
@@ -49,6 +48,7 @@ from answer_ninja.speech.caller_voice import (
 )
 from answer_ninja.speech.local_tts import EspeakTextToSpeech, PiperTextToSpeech
 from answer_ninja.speech.models import default_model_root, prepare_whisper_base
+from answer_ninja.speech.prosody import ending_prosody
 from answer_ninja.speech.scoring import edit_distance, units
 from answer_ninja.speech.simulator import load_script, script_names, trim_silence
 from answer_ninja.speech.whisper_stt import WhisperSpeechToText, WhisperWindow
@@ -229,7 +229,7 @@ def policy_report(whisper: WhisperSpeechToText) -> None:
 
 
 # ---------------------------------------------------------------- end of turn at natural pauses (--turns)
-TURN_ROWS = Path(__file__).resolve().parents[1] / "var" / "turn-rows.jsonl"
+TURN_ROWS = Path(os.environ.get("TURN_ROWS") or Path(__file__).resolve().parents[1] / "var" / "turn-rows.jsonl")
 PAUSE_PASS_STARTS_MS = 100  # the loop starts a pass at the first 100 ms of silence (endpointing.pause_ms)
 
 
@@ -274,48 +274,79 @@ def turn_rows(whisper: WhisperSpeechToText) -> list[dict[str, object]]:
                 "end": pause is None, "pause_ms": pause, "heard": full, "pass_ms": round(pass_ms),
                 "prosody": None if found is None else [round(value, 3) for value in found.as_features()],
             })  # fmt: skip
-            committed = full
+            # The loop commits a clause heard whole at a pause with a comma after it (streaming.commit_through).
+            committed = full + ("，" if language.startswith("zh") and full and full[-1] not in "，。？！,.?!" else "")
             utterance += bytes((pause or 0) * 32)
     return rows
 
 
-def end_of_turn_ms(policy: TurnPolicy, row: dict[str, Any], pass_ms: float | None = None) -> float:
-    """When the loop would end the turn at this clause end: the policy before the pass at the pause is done
-    (prosody only), then with its transcript."""
+def end_of_turn_ms(
+    policy: TurnPolicy, row: dict[str, Any], caller_pause_ms: int = 0, pass_ms: float | None = None
+) -> float:
+    """When the loop would end the turn at this clause end: the policy before the pass at the pause is done, then
+    with its transcript (``caller_pause_ms``: the longest pause this caller went on after, earlier in the call)."""
     language = str(row["language"])
-    found = EndingProsody(*row["prosody"]) if row["prosody"] else None
     ready = PAUSE_PASS_STARTS_MS + (row["pass_ms"] if pass_ms is None else pass_ms)
-    before = policy.silence_needed(None, language, found)
+    before = policy.silence_needed(None, language, caller_pause_ms)
     if before <= ready:
         return before
-    return max(ready, policy.silence_needed(str(row["heard"]), language, found))
+    return max(ready, policy.silence_needed(str(row["heard"]), language, caller_pause_ms))
+
+
+def turn_calls(rows: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    """The calls the rows make: each script's lines in order (tuning set); each held-out line is a call of its own
+    (the hardest case: nothing is known of the caller's pauses before it)."""
+    known = {(str(row["set"]), str(row["line"])) for row in rows}
+    calls: list[tuple[str, str, list[str]]] = []
+    for name in script_names():
+        script = load_script(name)
+        texts = [line.text for line in script.lines if ("train", line.text) in known]
+        if texts:
+            calls.append(("train", script.language, texts))
+    held = {str(row["line"]): str(row["language"]) for row in rows if row["set"] == "held-out"}
+    calls += [("held-out", language, [text]) for text, language in held.items()]
+    return calls
 
 
 def turn_report(rows: list[dict[str, Any]], policies: dict[str, TurnPolicy], pass_ms: float | None = None) -> None:
-    """Per policy and set: lines answered before the caller finished, and the end-of-turn delay at line ends."""
+    """Per policy and set: lines answered before the caller finished, and the end-of-turn delay at line ends.
+
+    The caller's pauses are learnt as the loop learns them: each pause the caller went on after (whether or not the
+    loop took it for the end of the turn) counts for the rest of the call.
+    """
+    by_line: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_line.setdefault((str(row["set"]), str(row["line"])), []).append(row)
+    calls = turn_calls(rows)
     for set_name in ("train", "held-out"):
         for language in ("zh-CN", "en-US"):
-            part = [row for row in rows if row["set"] == set_name and row["language"] == language]
+            part = [texts for kind, spoken, texts in calls if kind == set_name and spoken == language]
             if not part:
                 continue
-            lines = list(dict.fromkeys(str(row["line"]) for row in part))
-            cuts = sum(not row["end"] for row in part)
-            print(f"    {set_name} {language}: {len(lines)} lines, {cuts} clause pauses")
+            lines = sum(len(texts) for texts in part)
+            cuts = sum(not row["end"] for texts in part for text in texts for row in by_line[(set_name, text)])
+            print(f"    {set_name} {language}: {len(part)} calls, {lines} lines, {cuts} clause pauses")
             for name, policy in policies.items():
-                over: set[str] = set()
+                over = cut_over = 0
                 delays: list[float] = []
-                cut_over = 0
-                for row in part:
-                    ends_at = end_of_turn_ms(policy, row, pass_ms)
-                    if row["end"]:
-                        delays.append(ends_at)
-                    elif ends_at < row["pause_ms"]:
-                        over.add(str(row["line"]))
-                        cut_over += 1
+                for texts in part:
+                    caller_pause = 0
+                    for text in texts:
+                        talked_over = False
+                        for row in by_line[(set_name, text)]:
+                            ends_at = end_of_turn_ms(policy, row, caller_pause, pass_ms)
+                            if row["end"]:
+                                delays.append(ends_at)
+                                continue
+                            if ends_at < row["pause_ms"]:
+                                talked_over = True
+                                cut_over += 1
+                            caller_pause = max(caller_pause, int(row["pause_ms"]))
+                        over += talked_over
                 ordered = sorted(delays)
                 p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
                 print(
-                    f"      {name:<12} talked over {len(over):>2}/{len(lines)} lines ({len(over) / len(lines):4.0%}),"
+                    f"      {name:<12} talked over {over:>2}/{lines} lines ({over / lines:4.0%}),"
                     f" {cut_over:>2}/{cuts} pauses; end of turn at line ends p50 {p50:4.0f} p95 {p95:4.0f} ms",
                     flush=True,
                 )
@@ -372,7 +403,12 @@ def turns_main(reuse: bool) -> None:
     rows = [json.loads(line) for line in TURN_ROWS.read_text(encoding="utf-8").splitlines()]
     passes = sorted(float(row["pass_ms"]) for row in rows)
     print(f"  {len(rows)} clause ends; pass at the pause p50 {passes[len(passes) // 2]:.0f} ms")
-    policies = {"fixed 300": TurnPolicy(fixed_ms=300), "transcript": TurnPolicy()}
+    policies = {
+        "fixed 300": TurnPolicy(fixed_ms=300),
+        # The policy before this change: the transcript only (the caller's pauses never learnt).
+        "text only": TurnPolicy(pausing_caller_ms=10**6),
+        "shipped": TurnPolicy(),
+    }
     print("  with each pass's measured time:")
     turn_report(rows, policies)
     print("  with every pass taking 250 ms (a quiet machine):")

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from answer_ninja.services.realtime_processor.prosody import RATE, ending_prosody, pitch_track
+from answer_ninja.speech.prosody import RATE, ending_prosody, pitch_track
 
 
 def voice(start_hz: float, end_hz: float, seconds: float = 1.2, *, fade: bool = False) -> bytes:
