@@ -3,6 +3,8 @@
     .venv/bin/python bench/voice_bench.py                 # both parts
     .venv/bin/python bench/voice_bench.py latency --calls 20
     .venv/bin/python bench/voice_bench.py capacity --concurrency 50,100,200 --churn 1000
+    .venv/bin/python bench/voice_bench.py latency --calls 3,natural=6 --json var/run1.json   # (x3, then:)
+    .venv/bin/python bench/voice_bench.py medians var/run1.json var/run2.json var/run3.json
 
 Part 1 (latency): a realtime-processor process with the real local providers (webrtcvad, faster-whisper base,
 Piper/espeak-ng), answering scripted callers over Twilio Media Streams at real-time pace, one call at a time.
@@ -539,6 +541,34 @@ def capacity_run(levels: list[int], churn: int, processes: int) -> None:
         server.stop()
 
 
+def medians(paths: list[str]) -> None:
+    """The median over runs (``latency --json``) of each figure, per set and loop, as a Markdown table."""
+    runs = [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
+    loads = [run.get("load_average", {}).get("end", float("nan")) for run in runs]
+    print(f"medians of {len(runs)} runs; load average at the end of each: {', '.join(f'{x:.1f}' for x in loads)}")
+    print(
+        "| set | loop | caller v2v p50 / p95 ms | server v2v p50 / p95 ms | endpointing p50 / p95 ms | whole"
+        " | lines talked over | talk-over / call | cut-off / call | outcome violations |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    keys = [key for key in runs[0] if "|" in key]
+    for key in keys:
+        set_name, loop = key.split("|")
+
+        def median(name: str, key: str = key) -> float:
+            return statistics.median(run[key][name] for run in runs if key in run)
+
+        over = sum(run[key]["talk_over_lines"] for run in runs if key in run)
+        lines = sum(run[key]["lines"] for run in runs if key in run)
+        print(
+            f"| {set_name} | {loop} | {median('caller_p50'):.0f} / {median('caller_p95'):.0f}"
+            f" | {median('server_p50'):.0f} / {median('server_p95'):.0f}"
+            f" | {median('endpointing_p50'):.0f} / {median('endpointing_p95'):.0f} | {median('whole'):.0%}"
+            f" | {over} / {lines} ({over / max(1, lines):.0%}) | {median('talk_over_per_call'):.2f}"
+            f" | {median('cut_off_per_call'):.2f} | {median('violations'):.0f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
@@ -557,6 +587,8 @@ def main() -> None:
     latency_parser.add_argument("--engine-url", help="a running conversation-engine (default: start one)")
     latency_parser.add_argument("--json", help="also write the figures per set and loop to this file")
     latency_parser.add_argument("--standin-replies", action="store_true", help="fixed-delay replies instead")
+    medians_parser = sub.add_parser("medians", help="median figures over runs written by latency --json")
+    medians_parser.add_argument("paths", nargs="+")
     capacity_parser = sub.add_parser("capacity")
     capacity_parser.add_argument("--concurrency", default="25,50,100,200")
     capacity_parser.add_argument("--churn", type=int, default=1000)
@@ -564,6 +596,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.mode, args.port, args.data_dir, args.engine_url, args.loop)
+        return
+    if args.command == "medians":
+        medians(args.paths)
         return
     print(f"voice benchmark on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     if args.command in (None, "latency"):
