@@ -24,6 +24,8 @@ from answer_ninja.services.realtime_processor.turn_taking import Completeness, T
         ("We can offer you a great rate and", "en-US", Completeness.INCOMPLETE),
         ("I am calling about your car warranty", "en-US", Completeness.UNSURE),
         ("okay thanks", "en-US", Completeness.COMPLETE),
+        ("This week. Can I book you in?", "en-US", Completeness.COMPLETE),  # a question, whatever its last word
+        ("您是说我？", "zh-CN", Completeness.COMPLETE),
         # Only an opener: the caller says it, pauses, then says what they called for.
         ("你好，", "zh-CN", Completeness.INCOMPLETE),
         ("你好", "zh-CN", Completeness.INCOMPLETE),

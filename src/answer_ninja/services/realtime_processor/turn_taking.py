@@ -73,6 +73,8 @@ def completeness(text: str, language: str) -> Completeness:
     body = stripped.rstrip("".join(_TERMINAL | _CONTINUING)).strip()
     if not body:
         return Completeness.UNSURE
+    if last in "？?":
+        return Completeness.COMPLETE  # a question is finished whatever word it ends on ("Can I book you in?")
     if language.startswith("zh"):
         if last in _CONTINUING or body.endswith(ZH_DANGLING) or _only_an_opener(body):
             return Completeness.INCOMPLETE
