@@ -10,9 +10,10 @@ which the loop has anyway (a pass starts at the first 100 ms of silence):
   enough to outlast a clause pause;
 - **unsure** (no punctuation, or no transcript yet) waits in between.
 
-Whisper punctuates from the sound too: a clause that ends in a rising, unfinished tone gets a comma more often than
-one that falls. That is the prosody signal here, at no extra cost (Pipecat's Smart Turn model costs ~2 s per turn
-on these cores). Pure functions: no I/O, no clock.
+Neither the transcript nor the pitch tells a thinking pause (280-660 ms at a comma) from an end well enough
+(docs/voice-loop.md: Whisper base punctuates a streamed clause about as often at a pause as at an end). The caller's
+own habit does: a caller seen going on after a long pause gets their longest pause plus a margin waited out, whatever
+the verdict; a fluent caller keeps the short holds. Pure functions: no I/O, no clock.
 """
 
 from __future__ import annotations
