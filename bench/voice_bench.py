@@ -556,7 +556,7 @@ def medians(paths: list[str]) -> None:
         set_name, loop = key.split("|")
 
         def median(name: str, key: str = key) -> float:
-            return statistics.median(run[key][name] for run in runs if key in run)
+            return float(statistics.median(run[key][name] for run in runs if key in run))
 
         over = sum(run[key]["talk_over_lines"] for run in runs if key in run)
         lines = sum(run[key]["lines"] for run in runs if key in run)
