@@ -3,6 +3,8 @@
     .venv/bin/python bench/voice_bench.py                 # both parts
     .venv/bin/python bench/voice_bench.py latency --calls 20
     .venv/bin/python bench/voice_bench.py capacity --concurrency 50,100,200 --churn 1000
+    .venv/bin/python bench/voice_bench.py latency --calls 3,natural=6 --json var/run1.json   # (x3, then:)
+    .venv/bin/python bench/voice_bench.py medians var/run1.json var/run2.json var/run3.json
 
 Part 1 (latency): a realtime-processor process with the real local providers (webrtcvad, faster-whisper base,
 Piper/espeak-ng), answering scripted callers over Twilio Media Streams at real-time pace, one call at a time.
@@ -157,7 +159,7 @@ class Server:
         return float(times.user + times.system)
 
     def rss_mb(self) -> float:
-        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+        return float(psutil.Process(self.process.pid).memory_info().rss) / 2**20
 
     def stop(self) -> None:
         self.process.terminate()
@@ -265,6 +267,19 @@ class LoopFigures:
                     values.append(float(entry[name]))
         return outcome
 
+    def as_dict(self) -> dict[str, float]:
+        """The figures of one set and loop (for --json: medians over runs are taken from these)."""
+        return {
+            "caller_p50": percentile(self.caller_side, 50), "caller_p95": percentile(self.caller_side, 95),
+            "server_p50": percentile(self.server, 50), "server_p95": percentile(self.server, 95),
+            "endpointing_p50": percentile(self.endpointing, 50), "endpointing_p95": percentile(self.endpointing, 95),
+            "whole": self.whole / self.replies if self.replies else float("nan"),
+            "talk_over_lines": self.talk_over, "lines": self.lines, "calls": self.calls,
+            "talk_over_per_call": self.talk_over / max(1, self.calls),
+            "cut_off_per_call": self.cut_off / max(1, self.calls),
+            "violations": len(self.bad),
+        }  # fmt: skip
+
     def row(self, loop: str) -> str:
         def pair(values: list[float]) -> str:
             return f"{percentile(values, 50):5.0f} / {percentile(values, 95):5.0f}" if values else "    - /     -"
@@ -277,7 +292,20 @@ class LoopFigures:
         )
 
 
-async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets: list[str] | None) -> None:
+def calls_for(calls: str, set_name: str) -> int:
+    """``--calls`` is a number for every set, optionally followed by WORD=N for the sets whose name has WORD."""
+    parts = [part for part in calls.split(",") if part]
+    count = next((int(part) for part in parts if "=" not in part), 0)
+    for part in parts:
+        word, _, number = part.partition("=")
+        if number and word in set_name:
+            count = int(number)
+    return count
+
+
+async def latency_run(
+    calls: str, engine_url: str | None, loops: list[str], sets: list[str] | None, json_path: str | None = None
+) -> None:
     """``engine_url``: None = start a conversation-engine, "" = the reply stand-in, else that engine."""
     from answer_ninja.speech.caller_voice import caller_tts
 
@@ -300,8 +328,9 @@ async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets
         number = 0
         for set_name, items in chosen.items():
             print(f"\n  set: {set_name}", flush=True)
-            step = max(1, len(items) // calls) if calls else 1  # spread over the set: both languages, every kind
-            for index, (script, pauses) in enumerate(items[::step][: calls or None]):
+            wanted = calls_for(calls, set_name)
+            step = max(1, len(items) // wanted) if wanted else 1  # spread over the set: both languages, every kind
+            for index, (script, pauses) in enumerate(items[::step][: wanted or None]):
                 # Alternate which loop goes first, so load drifts fall on both alike.
                 order = loops if index % 2 == 0 else list(reversed(loops))
                 for loop in order:
@@ -339,8 +368,9 @@ async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets
         print(header)
         for loop in loops:
             print(figures[(set_name, loop)].row(loop))
+    totals: dict[str, LoopFigures] = {}
     for loop in loops:
-        total = LoopFigures()
+        total = totals[loop] = LoopFigures()
         for set_name in chosen:
             part = figures[(set_name, loop)]
             total.caller_side += part.caller_side
@@ -353,6 +383,11 @@ async def latency_run(calls: int, engine_url: str | None, loops: list[str], sets
         print(f"\n  ALL TURNS, {loop}:")
         print(header)
         print(total.row(loop))
+    if json_path:
+        figures_out = {f"{name}|{loop}": part.as_dict() for (name, loop), part in figures.items()}
+        figures_out |= {f"ALL TURNS|{loop}": total.as_dict() for loop, total in totals.items()}
+        figures_out["load_average"] = {"end": os.getloadavg()[0]}
+        Path(json_path).write_text(json.dumps(figures_out, indent=1), encoding="utf-8")  # noqa: ASYNC240
 
 
 # ---------------------------------------------------------------- part 2: overhead and capacity on stand-ins
@@ -511,6 +546,34 @@ def capacity_run(levels: list[int], churn: int, processes: int) -> None:
         server.stop()
 
 
+def medians(paths: list[str]) -> None:
+    """The median over runs (``latency --json``) of each figure, per set and loop, as a Markdown table."""
+    runs = [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
+    loads = [run.get("load_average", {}).get("end", float("nan")) for run in runs]
+    print(f"medians of {len(runs)} runs; load average at the end of each: {', '.join(f'{x:.1f}' for x in loads)}")
+    print(
+        "| set | loop | caller v2v p50 / p95 ms | server v2v p50 / p95 ms | endpointing p50 / p95 ms | whole"
+        " | lines talked over | talk-over / call | cut-off / call | outcome violations |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    keys = [key for key in runs[0] if "|" in key]
+    for key in keys:
+        set_name, loop = key.split("|")
+
+        def median(name: str, key: str = key) -> float:
+            return float(statistics.median(run[key][name] for run in runs if key in run))
+
+        over = sum(run[key]["talk_over_lines"] for run in runs if key in run)
+        lines = sum(run[key]["lines"] for run in runs if key in run)
+        print(
+            f"| {set_name} | {loop} | {median('caller_p50'):.0f} / {median('caller_p95'):.0f}"
+            f" | {median('server_p50'):.0f} / {median('server_p95'):.0f}"
+            f" | {median('endpointing_p50'):.0f} / {median('endpointing_p95'):.0f} | {median('whole'):.0%}"
+            f" | {over} / {lines} ({over / max(1, lines):.0%}) | {median('talk_over_per_call'):.2f}"
+            f" | {median('cut_off_per_call'):.2f} | {median('violations'):.0f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
@@ -521,11 +584,16 @@ def main() -> None:
     serve_parser.add_argument("--engine-url")
     serve_parser.add_argument("--loop", choices=tuple(LOOPS), default="new")
     latency_parser = sub.add_parser("latency")
-    latency_parser.add_argument("--calls", type=int, default=0, help="at most this many calls per set (0: all)")
+    latency_parser.add_argument(
+        "--calls", default="0", help="at most this many calls per set (0: all); e.g. 3,natural=6 for more in one set"
+    )
     latency_parser.add_argument("--loops", default="new,old", help="which loops to compare, call by call")
     latency_parser.add_argument("--sets", default="", help="comma-separated words choosing sets (default: all)")
     latency_parser.add_argument("--engine-url", help="a running conversation-engine (default: start one)")
+    latency_parser.add_argument("--json", help="also write the figures per set and loop to this file")
     latency_parser.add_argument("--standin-replies", action="store_true", help="fixed-delay replies instead")
+    medians_parser = sub.add_parser("medians", help="median figures over runs written by latency --json")
+    medians_parser.add_argument("paths", nargs="+")
     capacity_parser = sub.add_parser("capacity")
     capacity_parser.add_argument("--concurrency", default="25,50,100,200")
     capacity_parser.add_argument("--churn", type=int, default=1000)
@@ -534,12 +602,16 @@ def main() -> None:
     if args.command == "serve":
         serve(args.mode, args.port, args.data_dir, args.engine_url, args.loop)
         return
+    if args.command == "medians":
+        medians(args.paths)
+        return
     print(f"voice benchmark on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     if args.command in (None, "latency"):
         engine_url = "" if getattr(args, "standin_replies", False) else getattr(args, "engine_url", None)
         loops = getattr(args, "loops", "new,old").split(",")
         sets = [word for word in getattr(args, "sets", "").split(",") if word]
-        asyncio.run(latency_run(getattr(args, "calls", 0), engine_url, loops, sets or None))
+        calls = str(getattr(args, "calls", "0"))
+        asyncio.run(latency_run(calls, engine_url, loops, sets or None, getattr(args, "json", None)))
     if args.command in (None, "capacity"):
         levels = [int(level) for level in getattr(args, "concurrency", "25,50,100,200").split(",")]
         capacity_run(levels, getattr(args, "churn", 1000), getattr(args, "client_processes", 2))

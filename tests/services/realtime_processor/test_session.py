@@ -80,7 +80,9 @@ async def test_real_barge_in_clears_and_records_only_what_was_heard() -> None:
     assert reply_turn.interrupted
     assert reply_turn.heard_text == ""  # no mark came back before the caller cut in
     assert reply_turn.spoken_text == ""
-    await caller.silence(0.5)
+    # Cutting in 0.4 s after their own last word, the caller had only paused: the loop now waits such pauses out.
+    assert session._caller_pause_ms == pytest.approx(400, abs=20)
+    await caller.silence(0.5 + session.policy.pause_margin_ms / 1000)
     assert session.turns[-1].caller_text == AGAIN  # and the interruption is answered as the next turn
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from answer_ninja.services.realtime_processor.replies import KeywordReplyStandIn
 from answer_ninja.services.realtime_processor.session import FIXED_TURN_POLICY, CallSession, SessionConfig, Turn
 from tests.services.realtime_processor.fakes import Caller, ClauseSpeechToText, RecordingOutput, make_session
@@ -53,11 +55,43 @@ async def test_a_natural_pause_at_a_comma_is_not_an_end_of_turn() -> None:
     assert _replies(session) == []
     await caller.say(QUESTION, 1.5)
     await caller.silence(0.4)
+    # A caller who pauses 660 ms mid-line gets that pause waited out even after a finished question.
+    assert _replies(session) == []
+    await caller.silence(0.5)
+    (turn,) = _replies(session)
+    assert turn.caller_text == OPENING + QUESTION
+    assert turn.timings_ms["endpointing"] == pytest.approx(660 + session.policy.pause_margin_ms, abs=1)
+    assert output.clears == 0
+
+
+async def test_a_fluent_caller_gets_a_finished_question_answered_at_once() -> None:
+    session, caller, _, output, _ = _streaming_session([OPENING, QUESTION])
+    await session.start()
+    caller.play_out()
+    await caller.say(OPENING, 2.0)
+    await caller.silence(0.2)  # a fluent comma
+    await caller.say(QUESTION, 1.5)
+    await caller.silence(0.4)
     (turn,) = _replies(session)
     assert turn.caller_text == OPENING + QUESTION
     # A finished question ends the turn as soon as the pass at the pause has heard it.
     assert turn.timings_ms["endpointing"] <= session.policy.complete_ms + 40
     assert output.clears == 0
+
+
+async def test_a_caller_who_goes_on_right_after_the_loop_answered_is_taken_for_a_pausing_one() -> None:
+    session, caller, _, _, _ = _streaming_session(["我们有一款产品。", QUESTION])
+    await session.start()
+    caller.play_out()
+    await caller.say("我们有一款产品。", 2.0)
+    await caller.silence(0.5)  # Whisper read a finished sentence: the loop answered
+    assert len(_replies(session)) == 1
+    await caller.say(QUESTION, 1.5)  # the caller had only paused, and goes on over the reply
+    assert session._caller_pause_ms == pytest.approx(500, abs=40)
+    await caller.silence(0.5)
+    assert len(_replies(session)) == 1  # the pause this caller makes is now waited out
+    await caller.silence(0.2)
+    assert len(_replies(session)) == 2
 
 
 async def test_the_old_fixed_rule_answers_at_the_comma() -> None:

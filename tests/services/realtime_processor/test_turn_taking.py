@@ -24,6 +24,16 @@ from answer_ninja.services.realtime_processor.turn_taking import Completeness, T
         ("We can offer you a great rate and", "en-US", Completeness.INCOMPLETE),
         ("I am calling about your car warranty", "en-US", Completeness.UNSURE),
         ("okay thanks", "en-US", Completeness.COMPLETE),
+        ("This week. Can I book you in?", "en-US", Completeness.COMPLETE),  # a question, whatever its last word
+        ("您是说我？", "zh-CN", Completeness.COMPLETE),
+        # Only an opener: the caller says it, pauses, then says what they called for.
+        ("你好，", "zh-CN", Completeness.INCOMPLETE),
+        ("你好", "zh-CN", Completeness.INCOMPLETE),
+        ("喂，您好。", "zh-CN", Completeness.INCOMPLETE),
+        ("先生你好", "zh-CN", Completeness.INCOMPLETE),
+        ("那好吧", "zh-CN", Completeness.INCOMPLETE),
+        ("好的谢谢", "zh-CN", Completeness.COMPLETE),
+        ("你好我是平安金融的客户经理", "zh-CN", Completeness.UNSURE),  # more than an opener
     ],
 )
 def test_completeness_of_transcripts(text: str, language: str, expected: Completeness) -> None:
@@ -39,7 +49,7 @@ def test_a_finished_sentence_needs_least_silence_and_a_comma_outlasts_a_natural_
     assert finished < unsure < unknown < unfinished
     assert unfinished > 660  # people pause up to 660 ms at a comma
     assert finished <= 200
-    assert policy.longest_ms == unfinished
+    assert policy.longest_ms == max(unfinished, policy.pausing_cap_ms)
     assert policy.ends_turn("您需要贷款吗？", "zh-CN", finished)
     assert not policy.ends_turn("我们有一款产品，", "zh-CN", 660)
 
@@ -49,3 +59,21 @@ def test_fixed_policy_ignores_the_transcript() -> None:
     for text in ("您需要贷款吗？", "我们有一款产品，", None):
         assert policy.silence_needed(text, "zh-CN") == 300
     assert policy.longest_ms == 300
+
+
+def test_a_caller_who_pauses_mid_line_gets_their_pause_waited_out_whatever_the_transcript() -> None:
+    policy = TurnPolicy()
+    for text in ("您需要贷款吗？", "您需要贷款", "我们有一款产品，", None):
+        fluent = policy.silence_needed(text, "zh-CN", caller_pause_ms=200)
+        assert fluent == policy.silence_needed(text, "zh-CN")  # pauses under 240 ms change nothing
+        pausing = policy.silence_needed(text, "zh-CN", caller_pause_ms=560)
+        assert pausing >= 560 + policy.pause_margin_ms
+    # However long the caller once paused, a turn ends within the cap.
+    assert policy.silence_needed("您需要贷款吗？", "zh-CN", caller_pause_ms=3000) == policy.pausing_cap_ms
+    assert policy.longest_ms >= policy.pausing_cap_ms
+    assert not policy.ends_turn("您需要贷款吗？", "zh-CN", 600, caller_pause_ms=560)
+    assert policy.ends_turn("您需要贷款吗？", "zh-CN", 600)
+
+
+def test_the_fixed_policy_ignores_the_callers_pauses() -> None:
+    assert TurnPolicy(fixed_ms=300).silence_needed("您需要贷款", "zh-CN", caller_pause_ms=600) == 300

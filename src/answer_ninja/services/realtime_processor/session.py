@@ -65,6 +65,8 @@ SPECULATIVE_MIN_COVERAGE = 0.5
 COMMIT_PAUSE_MS = 100
 # A tail shorter than this is not sent to Whisper (on a sliver of audio it invents words: "谢谢观看").
 MIN_TAIL_MS = 120
+# A caller who speaks again this soon after the last word of a turn the loop ended was not done: they only paused.
+CONTINUATION_GAP_MS = 1000
 # The end-of-turn rule of the loop before streaming: a fixed silence (kept for comparison: TURN_POLICY=fixed).
 FIXED_TURN_POLICY = TurnPolicy(fixed_ms=300)
 
@@ -214,6 +216,10 @@ class CallSession:
         self._pass_started_bytes = 0
         self._final_wanted = False
         self._prepared: _Prepared | None = None
+        # The longest pause the caller went on after (mid-line), so far in the call: the end-of-turn policy waits
+        # that out. A turn the loop ended just before the caller went on counts too (audio time of its last word).
+        self._caller_pause_ms = 0
+        self._last_turn_voiced_ms: int | None = None
         self._respond: asyncio.Task[None] | None = None
         self._playback: _Playback | None = None
         self._quiet_since_ms = 0  # audio time since neither side has spoken
@@ -248,6 +254,7 @@ class CallSession:
             self._last_voiced_wall = self.clock()
             self._voiced_end = len(self._utterance)
             if gap_ms:  # the caller goes on after a pause
+                self._caller_went_on(gap_ms)
                 self._final_wanted = False
                 self._commit_pause()
 
@@ -281,6 +288,14 @@ class CallSession:
 
     # ------------------------------------------------------------------ speech and turns
     def _on_speech_started(self) -> None:
+        if self._last_turn_voiced_ms is not None:
+            # Speech started start_frames ago. Soon after their last word, while the reply to it is still coming or
+            # playing, the caller was not answering it: they had only paused.
+            gap = self.audio_ms - self.detector.start_frames * FRAME_MS - self._last_turn_voiced_ms
+            replying = self.ai_speaking or (self._respond is not None and not self._respond.done())
+            if replying and 0 < gap < CONTINUATION_GAP_MS:
+                self._caller_went_on(gap)
+            self._last_turn_voiced_ms = None
         self._generation += 1
         self._utterance = bytearray(b"".join(self._preroll)) + self._utterance
         self._voiced_end = len(self._utterance)
@@ -297,7 +312,11 @@ class CallSession:
         """The policy's verdict on the silence so far, given the transcript of the whole utterance if known."""
         partial = self._partial
         text = partial.text if _complete(partial, self._generation, self._voiced_end) and partial else None
-        return self.policy.ends_turn(text, self.call.language, self.detector.silence_ms)
+        return self.policy.ends_turn(text, self.call.language, self.detector.silence_ms, self._caller_pause_ms)
+
+    def _caller_went_on(self, pause_ms: int) -> None:
+        """The caller spoke again after ``pause_ms`` of silence without yielding: they pause that long mid-line."""
+        self._caller_pause_ms = max(self._caller_pause_ms, pause_ms)
 
     def _commit_pause(self) -> None:
         """The caller went on after a pause: the pass made in that pause heard its clause whole; settle it."""
@@ -391,6 +410,7 @@ class CallSession:
 
     async def _on_turn_ended(self) -> None:
         turn_end_wall = self.clock()
+        self._last_turn_voiced_ms = self.audio_ms - self.detector.silence_ms
         last_voiced = self._last_voiced_wall
         utterance = _Utterance(bytes(self._utterance), self._generation, self._voiced_end)
         self._utterance = bytearray()

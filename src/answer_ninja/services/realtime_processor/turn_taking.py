@@ -10,9 +10,10 @@ which the loop has anyway (a pass starts at the first 100 ms of silence):
   enough to outlast a clause pause;
 - **unsure** (no punctuation, or no transcript yet) waits in between.
 
-Whisper punctuates from the sound too: a clause that ends in a rising, unfinished tone gets a comma more often than
-one that falls. That is the prosody signal here, at no extra cost (Pipecat's Smart Turn model costs ~2 s per turn
-on these cores). Pure functions: no I/O, no clock.
+Neither the transcript nor the pitch tells a thinking pause (280-660 ms at a comma) from an end well enough
+(docs/voice-loop.md: Whisper base punctuates a streamed clause about as often at a pause as at an end). The caller's
+own habit does: a caller seen going on after a long pause gets their longest pause plus a margin waited out, whatever
+the verdict; a fluent caller keeps the short holds. Pure functions: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ ZH_DANGLING = (
     "这边", "这个", "那个", "一个", "一款", "一些", "一下", "现在", "和", "跟", "与", "及", "或", "把", "被", "给",
     "对", "从", "向", "在", "是", "的话", "就", "还", "也", "都", "您", "你", "我", "请",
 )  # fmt: skip
+# A turn that is nothing but an opener (a greeting, "好的", "那好吧" before the goodbye) is the start of a line: callers
+# say it and pause before what they called to say (the first clause pause of a call, before its pauses are known).
+ZH_OPENERS = (
+    "你好", "您好", "喂", "好的", "好", "那好吧", "那算了", "算了", "对", "是的", "嗯", "那个", "是这样的", "不好意思",
+    "打扰一下", "请问",
+)  # fmt: skip
+ZH_OPENER_MAX_CHARS = 6
 # Endings that close a Mandarin turn: question and sentence-final particles, thanks, farewells.
 ZH_FINAL = (
     "吗", "呢", "吧", "啊", "呀", "啦", "哦", "嘛", "了", "谢谢", "再见", "拜拜", "好吗", "对吧", "可以吗", "是吗",
@@ -66,8 +74,10 @@ def completeness(text: str, language: str) -> Completeness:
     body = stripped.rstrip("".join(_TERMINAL | _CONTINUING)).strip()
     if not body:
         return Completeness.UNSURE
+    if last in "？?":
+        return Completeness.COMPLETE  # a question is finished whatever word it ends on ("Can I book you in?")
     if language.startswith("zh"):
-        if last in _CONTINUING or body.endswith(ZH_DANGLING):
+        if last in _CONTINUING or body.endswith(ZH_DANGLING) or _only_an_opener(body):
             return Completeness.INCOMPLETE
         if last in "？?" or body.endswith(ZH_FINAL):
             return Completeness.COMPLETE
@@ -80,15 +90,30 @@ def completeness(text: str, language: str) -> Completeness:
     return Completeness.UNSURE
 
 
+def _only_an_opener(body: str) -> bool:
+    words = "".join(char for char in body if char not in _TERMINAL and char not in _CONTINUING and not char.isspace())
+    return len(words) <= ZH_OPENER_MAX_CHARS and words.endswith(ZH_OPENERS)
+
+
 @dataclass(frozen=True)
 class TurnPolicy:
-    """Silence (ms) a turn needs, by how complete its transcript sounds. ``fixed_ms`` set = the old fixed rule."""
+    """Silence (ms) a turn needs, by how complete its transcript sounds and how long this caller pauses mid-sentence.
+
+    ``fixed_ms`` set = the old fixed rule.
+    """
 
     complete_ms: int = 160
     unsure_ms: int = 420
     incomplete_ms: int = 760
     # Before any transcript of the whole utterance is known (the pass at the pause is still running).
     no_text_ms: int = 560
+    # A caller seen going on after a pause this long (inside a turn, or right after the loop took a pause for the
+    # end of one) pauses while thinking: every verdict then waits out their longest pause plus a margin. Neither
+    # Whisper's text nor the pitch tells such a pause from an end reliably (docs/voice-loop.md), the caller's own
+    # habit does: a fluent caller (pauses under 240 ms) keeps the short holds.
+    pausing_caller_ms: int = 240
+    pause_margin_ms: int = 120
+    pausing_cap_ms: int = 800
     fixed_ms: int | None = None
 
     @property
@@ -96,19 +121,24 @@ class TurnPolicy:
         """The silence that ends a turn whatever was said."""
         if self.fixed_ms is not None:
             return self.fixed_ms
-        return max(self.complete_ms, self.unsure_ms, self.incomplete_ms, self.no_text_ms)
+        return max(self.complete_ms, self.unsure_ms, self.incomplete_ms, self.no_text_ms, self.pausing_cap_ms)
 
-    def silence_needed(self, text: str | None, language: str) -> int:
+    def silence_needed(self, text: str | None, language: str, caller_pause_ms: int = 0) -> int:
+        """``caller_pause_ms``: the longest pause this caller went on after, so far in the call."""
         if self.fixed_ms is not None:
             return self.fixed_ms
         if text is None:
-            return self.no_text_ms
-        verdict = completeness(text, language)
-        if verdict is Completeness.COMPLETE:
-            return self.complete_ms
-        if verdict is Completeness.INCOMPLETE:
-            return self.incomplete_ms
-        return self.unsure_ms
+            needed = self.no_text_ms
+        else:
+            verdict = completeness(text, language)
+            needed = {
+                Completeness.COMPLETE: self.complete_ms,
+                Completeness.INCOMPLETE: self.incomplete_ms,
+                Completeness.UNSURE: self.unsure_ms,
+            }[verdict]
+        if caller_pause_ms >= self.pausing_caller_ms:
+            needed = max(needed, min(self.pausing_cap_ms, caller_pause_ms + self.pause_margin_ms))
+        return needed
 
-    def ends_turn(self, text: str | None, language: str, silence_ms: int) -> bool:
-        return silence_ms >= self.silence_needed(text, language)
+    def ends_turn(self, text: str | None, language: str, silence_ms: int, caller_pause_ms: int = 0) -> bool:
+        return silence_ms >= self.silence_needed(text, language, caller_pause_ms)
