@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import typer
 
@@ -62,16 +63,8 @@ def drill(
     except (SupervisorUnavailableError, ValueError) as error:
         err_console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=1) from None
-    summary = result.as_dict()
-    if as_json:
-        print(json.dumps(summary, ensure_ascii=False))
-    else:
-        for key, value in summary.items():
-            console.print(f"{key:>14}: {value}", highlight=False)
-        if result.incident:
-            console.print(f"\nanswer-ninja ops incident {result.incident['id']}", highlight=False)
-    if not result.passed:
-        raise typer.Exit(code=1)
+    incident = f"answer-ninja ops incident {result.incident['id']}" if result.incident else None
+    _report(result.as_dict(), passed=result.passed, as_json=as_json, width=14, footer=incident)
 
 
 def _login_flood(settings: Settings, *, seconds: float, concurrency: int, as_json: bool) -> None:
@@ -91,11 +84,17 @@ def _login_flood(settings: Settings, *, seconds: float, concurrency: int, as_jso
     except SupervisorUnavailableError as error:
         err_console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=1) from None
-    summary = result.as_dict()
+    _report(result.as_dict(), passed=result.passed, as_json=as_json, width=30)
+
+
+def _report(summary: dict[str, Any], *, passed: bool, as_json: bool, width: int, footer: str | None = None) -> None:
+    """A drill's summary as JSON or aligned lines; exit code 1 when the drill did not pass."""
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
         for key, value in summary.items():
-            console.print(f"{key:>30}: {value}", highlight=False)
-    if not result.passed:
+            console.print(f"{key:>{width}}: {value}", highlight=False)
+        if footer:
+            console.print(f"\n{footer}", highlight=False)
+    if not passed:
         raise typer.Exit(code=1)

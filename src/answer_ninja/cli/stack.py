@@ -131,31 +131,27 @@ def status() -> None:
             console.print(line)
 
 
-def _voice_line(rows: list[dict[str, Any]]) -> str:
-    """The voice realtime-processor speaks with, from its /health details (one line under the table)."""
-    port = next((row["port"] for row in rows if row["name"] == "realtime-processor" and row.get("pid")), None)
+def _health_details(rows: list[dict[str, Any]], service: str) -> dict[str, Any]:
+    """The /health details of a running service (empty when it is not running or does not answer)."""
+    port = next((row["port"] for row in rows if row["name"] == service and row.get("pid")), None)
     if port is None:
-        return ""
+        return {}
     try:
         details = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2.0).json().get("details", {})
     except (httpx.HTTPError, ValueError):
-        return ""
-    voices = details.get("voice") or {}
-    return "realtime-processor voice: " + "; ".join(f"{lang} {name}" for lang, name in voices.items()) if voices else ""
+        return {}
+    return details if isinstance(details, dict) else {}
+
+
+def _voice_line(rows: list[dict[str, Any]]) -> str:
+    """The voice realtime-processor speaks with, from its /health details (one line under the table)."""
+    voices = _health_details(rows, "realtime-processor").get("voice") or {}
+    listed = "; ".join(f"{lang} {name}" for lang, name in voices.items())
+    return f"realtime-processor voice: {listed}" if voices else ""
 
 
 def _carriers_line(rows: list[dict[str, Any]]) -> str:
     """Which carriers phone-gateway accepts webhooks from (its /health details): "not configured" is refused."""
-    port = next((row["port"] for row in rows if row["name"] == "phone-gateway" and row.get("pid")), None)
-    if port is None:
-        return ""
-    try:
-        details = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2.0).json().get("details", {})
-    except (httpx.HTTPError, ValueError):
-        return ""
-    carriers = details.get("carriers") or {}
-    return (
-        "phone-gateway carriers: " + "; ".join(f"{name} {state}" for name, state in carriers.items())
-        if carriers
-        else ""
-    )
+    carriers = _health_details(rows, "phone-gateway").get("carriers") or {}
+    listed = "; ".join(f"{name} {state}" for name, state in carriers.items())
+    return f"phone-gateway carriers: {listed}" if carriers else ""
