@@ -57,7 +57,7 @@ async def _run_fallback(settings: Settings, answer: LoopbackAnswer, call_sid: st
     """Run the fallback as Twilio would: a ring the person does not answer here, then the voicemail."""
     from answer_ninja.telephony.loopback import LoopbackCarrier
 
-    carrier = LoopbackCarrier(settings.phone_gateway_url)
+    carrier = LoopbackCarrier(settings.phone_gateway_url, auth_token=machine_credential(settings, "TWILIO_AUTH_TOKEN"))
     try:
         console.print(f"[yellow]fallback[/yellow] ({why})")
         next_answer: LoopbackAnswer | None = answer
@@ -124,13 +124,15 @@ async def _run_call(settings: Settings, name: str, dialled: str | None, direct: 
         await _follow_update(settings, call_sid, answer)
         return 1
     if not direct:
-        await _follow_update(settings, call_sid, answer)
+        await _follow_update(settings, call_sid, answer, caller_hung_up=result.ended_by == "caller")
     record = await _fetch_record(settings, parameters["call_id"])
     _print_call(result, record)
     return 0 if record is not None else 1
 
 
-async def _follow_update(settings: Settings, call_sid: str, answer: LoopbackAnswer) -> None:
+async def _follow_update(
+    settings: Settings, call_sid: str, answer: LoopbackAnswer, *, caller_hung_up: bool = False
+) -> None:
     """As Twilio runs an updated call's TwiML when its stream ends: a <Dial> rings the person (the loopback
     carrier reports it answered), a <Hangup> ends the call. Without an update, the <Connect> action says what
     next: a hang-up when the AI ended the call, otherwise the person's fallback."""
@@ -140,7 +142,7 @@ async def _follow_update(settings: Settings, call_sid: str, answer: LoopbackAnsw
     try:
         update = await carrier.fetch_update(call_sid)
         if update is None:
-            after = await carrier.stream_ended(answer, call_sid=call_sid)
+            after = await carrier.stream_ended(answer, call_sid=call_sid, caller_hung_up=caller_hung_up)
             if after is not None and after.decision in ("transfer", "voicemail"):
                 await _run_fallback(settings, after, call_sid, why="the stream ended without the AI ending the call")
             return

@@ -118,13 +118,16 @@ class LoopbackCarrier:
         response.raise_for_status()
         return parse_twiml(response.text)
 
-    async def stream_ended(self, answer: LoopbackAnswer, *, call_sid: str) -> LoopbackAnswer | None:
+    async def stream_ended(
+        self, answer: LoopbackAnswer, *, call_sid: str, caller_hung_up: bool = False
+    ) -> LoopbackAnswer | None:
         """What Twilio does when a ``<Connect>`` ends (the stream closed, failed or never opened) with the caller
         still on the line: request its action URL and run the TwiML it answers. None when there is no action (the
         call then ends, as with Twilio)."""
         if not answer.stream_action:
             return None
-        form = {"CallSid": call_sid, "CallStatus": "in-progress", "AccountSid": "AC" + "0" * 32}
+        status = "completed" if caller_hung_up else "in-progress"
+        form = {"CallSid": call_sid, "CallStatus": status, "AccountSid": "AC" + "0" * 32}
         response = await self._post_form(answer.stream_action, form)
         response.raise_for_status()
         return parse_twiml(response.text)

@@ -380,6 +380,25 @@ def test_a_stream_that_ends_without_the_ai_ending_it_rings_the_person_then_takes
     assert stored["status"] == "completed"
 
 
+def test_a_caller_who_hung_up_is_not_followed_by_the_fallback(live: LiveServices) -> None:
+    live.register("hungup@example.com", HOSTED)
+    sid = "CA" + "d" * 32
+    answer = place_call(live, call_sid=sid)
+    assert answer.decision == "ai"
+
+    async def run() -> LoopbackAnswer | None:
+        carrier = LoopbackCarrier(live.url("phone-gateway"), auth_token=TWILIO_TOKEN)
+        try:
+            return await carrier.stream_ended(answer, call_sid=sid, caller_hung_up=True)
+        finally:
+            await carrier.aclose()
+
+    after = asyncio.run(run())
+    assert after is not None
+    assert after.decision == "hangup"  # nobody rings the person for a caller who is gone
+    assert "fallback" not in (record(live, str(answer.call_id))["details"] or {})
+
+
 def test_with_realtime_processor_down_an_ai_call_goes_to_voicemail_at_once(live: LiveServices) -> None:
     _, token = live.register("voicemail@example.com", HOSTED)
     with live.client("user-management", token) as users:

@@ -266,9 +266,16 @@ def _ended_on_purpose(stored: CallRecord) -> bool:
     return "takeover" in details or "hangup" in details or details.get("ended_by") == "ai"
 
 
-async def after_stream(ctx: ServiceContext, call_id: str) -> str:
-    """Twilio's ``<Connect action>``: the stream is over and the caller is still there. ``<Hangup/>`` when the AI
-    or the person ended the call on purpose; otherwise the person's fallback (reason ``stream_failed``)."""
+# Twilio's CallStatus on an action request once the caller is gone: nobody is left to ring or record for.
+CALLER_GONE = frozenset({"completed", "canceled", "busy", "failed", "no-answer"})
+
+
+async def after_stream(ctx: ServiceContext, call_id: str, call_status: str = "in-progress") -> str:
+    """Twilio's ``<Connect action>``: the stream is over. ``<Hangup/>`` when the caller hung up, or the AI or the
+    person ended the call on purpose; otherwise (the caller still on the line) the person's fallback (reason
+    ``stream_failed``)."""
+    if call_status in CALLER_GONE:
+        return twilio_voice.hangup_twiml()
     async with ctx.require_database().session() as session:
         stored = await session.get(CallRecord, call_id)
     if stored is None:  # no record (the database was down at decision time): still no dead end

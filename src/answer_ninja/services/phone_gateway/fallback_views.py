@@ -30,7 +30,8 @@ async def after_stream(
     form: dict[str, str] = TwilioForm, call_id: str = CALL_ID, ctx: ServiceContext = Ctx
 ) -> Response:
     """The AI call's stream ended: ``<Hangup/>`` if the AI or the person ended it, else the person's fallback."""
-    return Response(content=await fallback.after_stream(ctx, call_id), media_type=TWIML)
+    status = form.get("CallStatus", "in-progress")
+    return Response(content=await fallback.after_stream(ctx, call_id, status), media_type=TWIML)
 
 
 @router.post(
