@@ -28,7 +28,8 @@ def default_headers(url: str) -> dict[str, str]:
 class LocalStack:
     """``answer-ninja up`` in a scratch data directory, every port chosen free, so tests never collide."""
 
-    # Control API addresses of the stacks made in this process (the helpers send them the supervisor's token).
+    # Control API addresses of the stacks running in this process (the helpers send them the supervisor's token).
+    # Only running ones: a stopped stack's port is free again and may be a later stack's service port.
     supervisor_urls: ClassVar[set[str]] = set()
 
     def __init__(
@@ -42,7 +43,6 @@ class LocalStack:
         self.services = list(services or SERVICES)
         self.ports = {name: free_port() for name in SERVICES}
         self.supervisor_port = free_port()
-        LocalStack.supervisor_urls.add(self.supervisor_url)
         self.env = {
             **os.environ,
             "DATA_DIR": str(data_dir),
@@ -70,6 +70,7 @@ class LocalStack:
         for name in self.services:
             argv += ["--service", name]
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        LocalStack.supervisor_urls.add(self.supervisor_url)
         self.process = subprocess.Popen(
             argv,
             env=self.env,
@@ -95,6 +96,7 @@ class LocalStack:
     def stop(self) -> None:
         if self.process is None:
             return
+        LocalStack.supervisor_urls.discard(self.supervisor_url)
         self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=30)

@@ -95,3 +95,17 @@ def test_normalised_splits_good_and_unreadable_numbers() -> None:
     good, bad = normalised([("138 0013 8000", "Mum"), ("12", "Bad")], "CN")
     assert good == [("+8613800138000", "Mum")]
     assert bad == ["12"]
+
+
+def test_csv_with_bare_carriage_returns_reads_each_as_a_line() -> None:
+    # Old Mac exports end lines in \r alone; a stray \r inside a line used to crash csv (found by schemathesis).
+    assert contacts_from_csv("number,name\r+8613800138000,Wang\r+8613800138001,Li") == [
+        ("+8613800138000", "Wang"),
+        ("+8613800138001", "Li"),
+    ]
+    assert contacts_from_csv("\x98{\U0008e862{\rq") == [("\x98{\U0008e862{", ""), ("q", "")]
+
+
+def test_csv_that_csv_cannot_read_is_a_contact_file_error() -> None:
+    with pytest.raises(ContactFileError, match="content"):
+        contacts_from_csv('"' + "x" * 200_000)  # one field past csv's limit

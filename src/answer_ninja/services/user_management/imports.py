@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import csv
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 
 import vobject
@@ -75,8 +75,16 @@ class CsvContacts:
         self.name_col: int | None = None
 
     def feed(self, lines: list[str]) -> list[tuple[str, str]]:
-        contacts = []
-        for row in csv.reader(line.rstrip("\r") for line in lines):
+        contacts: list[tuple[str, str]] = []
+        # Lines end in \n, \r\n or (old Mac exports) a bare \r: each \r ends a line too, so csv never meets one.
+        rows = csv.reader(part for line in lines for part in line.rstrip("\r").split("\r"))
+        try:
+            return self._contacts(rows, contacts)
+        except csv.Error as error:  # e.g. a field larger than csv's limit: the file, not the server, is at fault
+            raise ContactFileError(f"content: not readable as CSV ({error})") from None
+
+    def _contacts(self, rows: Iterator[list[str]], contacts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for row in rows:
             if not any(cell.strip() for cell in row):
                 continue
             if self.number_col is None:
