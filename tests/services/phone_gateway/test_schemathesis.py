@@ -75,4 +75,3 @@ def test_no_server_errors_for_generated_requests(unsigned_live: LiveServices, se
     assert operations >= 4, f"{service} documents too few operations"
     print(service, operations, len(calls), sorted(set(calls)))
     assert not failures
-    assert any(200 <= status < 300 for status in calls), "no generated request got past the doors"
