@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from answer_ninja.calls.intents import classify
 from answer_ninja.calls.vocabulary import Language
 from answer_ninja.services.conversation_engine.understanding import packaged_ngram
+from answer_ninja.services.realtime_processor.session import PAUSE_PASS_MS
 from answer_ninja.services.realtime_processor.turn_taking import Completeness, TurnPolicy, completeness
 from answer_ninja.speech.base import synthesize_all
 from answer_ninja.speech.caller_voice import (
@@ -230,7 +231,7 @@ def policy_report(whisper: WhisperSpeechToText) -> None:
 
 # ---------------------------------------------------------------- end of turn at natural pauses (--turns)
 TURN_ROWS = Path(os.environ.get("TURN_ROWS") or Path(__file__).resolve().parents[1] / "var" / "turn-rows.jsonl")
-PAUSE_PASS_STARTS_MS = 100  # the loop starts a pass at the first 100 ms of silence (endpointing.pause_ms)
+PAUSE_PASS_STARTS_MS = PAUSE_PASS_MS  # the streaming loop starts the pass that decides after this much silence
 
 
 def turn_rows(whisper: WhisperSpeechToText) -> list[dict[str, Any]]:
@@ -286,10 +287,11 @@ def end_of_turn_ms(
     with its transcript (``caller_pause_ms``: the longest pause this caller went on after, earlier in the call)."""
     language = str(row["language"])
     ready = PAUSE_PASS_STARTS_MS + (row["pass_ms"] if pass_ms is None else pass_ms)
-    before = policy.silence_needed(None, language, caller_pause_ms)
+    seen = caller_pause_ms > 0  # the rows' pauses are all clause pauses (280 ms or more)
+    before = policy.silence_needed(None, language, caller_pause_ms, caller_seen_pausing=seen)
     if before <= ready:
         return before
-    return max(ready, policy.silence_needed(str(row["heard"]), language, caller_pause_ms))
+    return max(ready, policy.silence_needed(str(row["heard"]), language, caller_pause_ms, caller_seen_pausing=seen))
 
 
 def turn_calls(rows: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:

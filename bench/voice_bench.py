@@ -196,10 +196,11 @@ def summary(name: str, values: list[float]) -> str:
 
 # ---------------------------------------------------------------- part 1: latency with the local providers
 # The loops compared side by side, each in its own server process, call by call on the same audio:
-# old = a fixed 300 ms end of turn and passes over the whole utterance (the loop before issue 12);
-# new = end of turn from the transcript and streaming passes over the uncommitted tail.
+# old = a fixed 300 ms end of turn and passes over the whole utterance, one at a time on two threads (the loop
+# before issue 12); new = end of turn from the transcript and the caller's pauses, streaming passes over the
+# uncommitted tail, two one-thread passes at once.
 LOOPS = {
-    "old": {"turn_policy": "fixed", "stt_streaming": False},
+    "old": {"turn_policy": "fixed", "stt_streaming": False, "whisper_cpu_threads": 2, "whisper_workers": 1},
     "new": {"turn_policy": "transcript", "stt_streaming": True},
 }
 UNWANTED_BAD_OUTCOMES = ("message_taken",)  # a spam or scam call must never end with a message taken
@@ -303,8 +304,25 @@ def calls_for(calls: str, set_name: str) -> int:
     return count
 
 
+def print_turns(record: dict[str, Any] | None) -> None:
+    """Each reply turn: when the turn ended (ms after the caller's last word) and what the caller was heard to say."""
+    transcript = (record or {}).get("transcript", [])
+    said = {entry["turn"]: entry["text"] for entry in transcript if entry["speaker"] == "caller"}
+    for entry in (record or {}).get("turn_timings", []):
+        if entry.get("kind") == "reply":
+            partial = " (partial)" if entry.get("speculative") else ""
+            stages = " ".join(f"{name} {entry.get(name, 0):4.0f}" for name in STAGES[:-1])
+            print(f"           {stages} ms{partial}: {said.get(entry['turn'], '')}")
+
+
 async def latency_run(
-    calls: str, engine_url: str | None, loops: list[str], sets: list[str] | None, json_path: str | None = None
+    calls: str,
+    engine_url: str | None,
+    loops: list[str],
+    sets: list[str] | None,
+    json_path: str | None = None,
+    *,
+    show_turns: bool = False,
 ) -> None:
     """``engine_url``: None = start a conversation-engine, "" = the reply stand-in, else that engine."""
     from answer_ninja.speech.caller_voice import caller_tts
@@ -350,6 +368,8 @@ async def latency_run(
                     over = sum(t.talked_over for t in result.turns)
                     print(f"    {loop:<4} {script.name:<20} {outcome:<16} v2v {v2v} talk-over {over} cut-off "
                           f"{result.clears}", flush=True)  # fmt: skip
+                    if show_turns:
+                        print_turns(record)
     finally:
         for server in servers.values():
             server.stop()
@@ -592,6 +612,7 @@ def main() -> None:
     latency_parser.add_argument("--engine-url", help="a running conversation-engine (default: start one)")
     latency_parser.add_argument("--json", help="also write the figures per set and loop to this file")
     latency_parser.add_argument("--standin-replies", action="store_true", help="fixed-delay replies instead")
+    latency_parser.add_argument("--show-turns", action="store_true", help="each turn's end of turn and transcript")
     medians_parser = sub.add_parser("medians", help="median figures over runs written by latency --json")
     medians_parser.add_argument("paths", nargs="+")
     capacity_parser = sub.add_parser("capacity")
@@ -611,7 +632,8 @@ def main() -> None:
         loops = getattr(args, "loops", "new,old").split(",")
         sets = [word for word in getattr(args, "sets", "").split(",") if word]
         calls = str(getattr(args, "calls", "0"))
-        asyncio.run(latency_run(calls, engine_url, loops, sets or None, getattr(args, "json", None)))
+        json_path, show_turns = getattr(args, "json", None), getattr(args, "show_turns", False)
+        asyncio.run(latency_run(calls, engine_url, loops, sets or None, json_path, show_turns=show_turns))
     if args.command in (None, "capacity"):
         levels = [int(level) for level in getattr(args, "concurrency", "25,50,100,200").split(",")]
         capacity_run(levels, getattr(args, "churn", 1000), getattr(args, "client_processes", 2))

@@ -175,7 +175,9 @@ class Settings(BaseSettings):
     tts_provider: Literal["local", "azure"] = "local"
     # Where the packaged Whisper model is assembled at first use (unset = $ANSWER_NINJA_CACHE or DATA_DIR/models).
     speech_model_dir: Path | None = None
-    whisper_cpu_threads: int = Field(default=2, ge=1, le=64)
+    # Threads per Whisper pass, and how many passes run at once (model replicas; see whisper_stt.py).
+    whisper_cpu_threads: int = Field(default=1, ge=1, le=64)
+    whisper_workers: int = Field(default=2, ge=1, le=16)
     # fit = the encoder sees the utterance plus 2 s (a short turn costs a fraction of a pass); full = Whisper's 30 s.
     whisper_window: Literal["fit", "full"] = "fit"
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)

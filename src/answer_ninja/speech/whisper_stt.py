@@ -88,21 +88,28 @@ class WhisperSpeechToText:
     name = "whisper-base"
     supports_tail = True
 
-    def __init__(self, model_dir: Path, *, cpu_threads: int = 2, window: WhisperWindow = "fit") -> None:
+    def __init__(
+        self, model_dir: Path, *, cpu_threads: int = 1, workers: int = 2, window: WhisperWindow = "fit"
+    ) -> None:
         try:
             from faster_whisper import WhisperModel
             from faster_whisper.tokenizer import Tokenizer
         except ImportError as error:
             raise SpeechProviderError(f"faster-whisper is not installed: {error}") from None
-        self._model: Any = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+        # Workers are model replicas that decode at the same time. On two cores a second thread per pass saves ~10 %
+        # (192 vs 213 ms for a 1.2 s clause), while two one-thread replicas run two passes in 266 ms each: the pass at
+        # a caller's pause then starts at once instead of queueing behind the pass made while they spoke.
+        self._model: Any = WhisperModel(
+            str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads, num_workers=workers
+        )
         self.window: WhisperWindow = window
         # Whisper language code -> (tokenizer, decoder prompt): built once, not on every pass of every turn.
         self._prompts: dict[str, tuple[Any, list[int]]] = {}
         for code in set(_WHISPER_LANGUAGE.values()):
             tokenizer = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=code)
             self._prompts[code] = (tokenizer, [*tokenizer.sot_sequence, tokenizer.no_timestamps])
-        # CTranslate2 runs one request at a time per model replica: a lock keeps passes from queueing in C++.
-        self._lock = threading.Lock()
+        # CTranslate2 runs one request at a time per replica: a pass waits here rather than queueing in C++.
+        self._lock = threading.BoundedSemaphore(workers)
 
     def transcribe_sync(self, pcm: bytes, language: str) -> str:
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from answer_ninja.services.realtime_processor.replies import KeywordReplyStandIn
 from answer_ninja.services.realtime_processor.session import FIXED_TURN_POLICY, CallSession, SessionConfig, Turn
+from answer_ninja.speech.base import TailTranscript
 from tests.services.realtime_processor.fakes import Caller, ClauseSpeechToText, RecordingOutput, make_session
 
 OPENING = "您好，我是平安金融的客户经理，"
@@ -117,3 +120,63 @@ async def test_talking_over_the_greeting_is_answered_like_any_turn() -> None:
     assert not turn.speculative
     assert turn.timings_ms["stt"] == 0  # the transcript was ready at the end of the turn: no pass after it
     assert len(stt.reads) - reads_before <= 1
+
+
+class _FirstPassHeld(ClauseSpeechToText):
+    """The first pass hangs until released (a slow pass on a busy machine); the others answer at once."""
+
+    def __init__(self, clauses: list[str]) -> None:
+        super().__init__(clauses)
+        self.release = asyncio.Event()
+        self.passes = 0
+
+    async def transcribe_tail(
+        self, pcm: bytes, language: str, *, prompt: str = "", timestamps: bool = False
+    ) -> TailTranscript:
+        self.passes += 1
+        if self.passes == 1:
+            await self.release.wait()
+        return await super().transcribe_tail(pcm, language, prompt=prompt, timestamps=timestamps)
+
+
+async def test_the_pass_at_the_pause_does_not_queue_behind_one_made_while_the_caller_spoke() -> None:
+    session, caller, _, _, _ = _streaming_session([QUESTION])
+    stt = session.stt = _FirstPassHeld([QUESTION])
+    await session.start()
+    caller.play_out()
+    await caller.say(QUESTION, 4.0)  # a tail over 3 s: passes while the caller speaks, for agreement
+    assert stt.passes == 1  # still running
+    await caller.silence(0.4)
+    (turn,) = _replies(session)  # answered from the pass at the pause, the other still running
+    assert turn.caller_text == QUESTION
+    assert not turn.speculative
+    assert turn.timings_ms["endpointing"] <= session.policy.complete_ms + 40
+    stt.release.set()
+
+
+async def test_a_short_clause_is_not_transcribed_while_the_caller_is_still_speaking() -> None:
+    session, caller, _, _, stt = _streaming_session([QUESTION])
+    await session.start()
+    caller.play_out()
+    await caller.say(QUESTION, 2.5)
+    assert stt.reads == []  # the pass at the pause will hear it whole: nothing to gain from one now
+    await caller.silence(0.4)
+    assert len(stt.reads) == 1
+    assert [turn.caller_text for turn in _replies(session)] == [QUESTION]
+
+
+async def test_a_clause_is_committed_when_its_pass_ends_after_the_caller_went_on_and_stopped_again() -> None:
+    session, caller, _, _, _ = _streaming_session([OPENING, OFFER])
+    stt = session.stt = _FirstPassHeld([OPENING, OFFER])
+    await session.start()
+    caller.play_out()
+    await caller.say(OPENING, 2.0)
+    await caller.silence(0.2)  # a comma: the pass at the pause starts and hangs
+    await caller.say(OFFER, 0.6)
+    await caller.silence(0.04)  # a stop inside a word: not a clause boundary
+    await caller.say(OFFER, 0.6)
+    assert stt.passes == 1
+    assert session._stream.committed == []
+    stt.release.set()
+    await caller.say(OFFER, 0.2)
+    assert session._stream.committed == [OPENING]

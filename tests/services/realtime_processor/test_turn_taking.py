@@ -77,3 +77,19 @@ def test_a_caller_who_pauses_mid_line_gets_their_pause_waited_out_whatever_the_t
 
 def test_the_fixed_policy_ignores_the_callers_pauses() -> None:
     assert TurnPolicy(fixed_ms=300).silence_needed("您需要贷款", "zh-CN", caller_pause_ms=600) == 300
+
+
+def test_a_caller_seen_pausing_only_briefly_is_answered_sooner_when_the_transcript_is_unsure() -> None:
+    policy = TurnPolicy()
+    for text in ("您需要贷款", None):
+        unknown = policy.silence_needed(text, "zh-CN")
+        fluent = policy.silence_needed(text, "zh-CN", caller_pause_ms=200, caller_seen_pausing=True)
+        assert fluent == 200 + policy.pause_margin_ms < unknown
+        # A caller whose pauses were all tiny still gets the floor, never less.
+        brief = policy.silence_needed(text, "zh-CN", caller_pause_ms=100, caller_seen_pausing=True)
+        assert brief == policy.fluent_floor_ms
+    # What the transcript says firmly is kept: an unfinished clause still waits, a finished one ends sooner still.
+    assert policy.silence_needed("我们有一款产品，", "zh-CN", 200, caller_seen_pausing=True) == policy.incomplete_ms
+    assert policy.silence_needed("您需要贷款吗？", "zh-CN", 200, caller_seen_pausing=True) == policy.complete_ms
+    # A caller seen pausing long is waited for, whatever else was seen.
+    assert policy.silence_needed("您需要贷款", "zh-CN", 560, caller_seen_pausing=True) == 560 + policy.pause_margin_ms

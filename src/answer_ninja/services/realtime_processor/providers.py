@@ -97,7 +97,10 @@ def build_providers(settings: Settings, health: HealthState) -> SpeechProviders:
 
         root = settings.speech_model_dir or default_model_root(settings.data_dir)
         whisper = WhisperSpeechToText(
-            prepare_whisper_base(root), cpu_threads=settings.whisper_cpu_threads, window=settings.whisper_window
+            prepare_whisper_base(root),
+            cpu_threads=settings.whisper_cpu_threads,
+            workers=settings.whisper_workers,
+            window=settings.whisper_window,
         )
         stt_chain.append(whisper)
     except (SpeechProviderError, RuntimeError, OSError) as error:

@@ -61,8 +61,14 @@ FIRST_SEND_BYTES = 100 * _BYTES_PER_MS
 FINAL_PASS_WAIT_SECONDS = 0.25
 # Share of the utterance a partial transcript must have heard to answer when the final pass is late.
 SPECULATIVE_MIN_COVERAGE = 0.5
-# A pass that started after this much silence heard a whole clause: when the caller goes on, it is committed.
+# A caller who goes on after this much silence paused between clauses: the pass that heard everything before the
+# pause is committed.
 COMMIT_PAUSE_MS = 100
+# The pass that decides the end of the turn starts after this much silence (streaming; the loop before it: 100 ms).
+# Earlier is sooner for every turn; a stop inside a word costs a pass that nothing waits for.
+PAUSE_PASS_MS = 60
+# Passes of one call running at once (the recogniser has two workers by default).
+MAX_PASSES_AT_ONCE = 2
 # A tail shorter than this is not sent to Whisper (on a sliver of audio it invents words: "谢谢观看").
 MIN_TAIL_MS = 120
 # A caller who speaks again this soon after the last word of a turn the loop ended was not done: they only paused.
@@ -159,6 +165,10 @@ class _Playback:
     ends_at_ms: float = 0.0  # audio time when it will have played out (for carriers without marks)
 
 
+def _running(task: asyncio.Task[None] | None) -> bool:
+    return task is not None and not task.done()
+
+
 def _complete(partial: _Partial | None, generation: int, voiced_end: int) -> bool:
     """The pass heard the whole utterance: it started after the caller's last voiced frame (``voiced_end`` bytes)."""
     return (
@@ -194,8 +204,10 @@ class CallSession:
         self.clock = clock
         self.policy = self.config.turn_policy
         # The detector ends a turn after the longest silence the policy allows; the policy ends it sooner.
-        self.detector = TurnDetector(end_of_turn_silence_ms=self.policy.longest_ms)
         self.streaming = self.config.streaming and bool(getattr(stt, "supports_tail", False))
+        self.detector = TurnDetector(
+            end_of_turn_silence_ms=self.policy.longest_ms, pause_ms=PAUSE_PASS_MS if self.streaming else 100
+        )
         self.started_at = datetime.now(UTC)
         self.turns: list[Turn] = []
         self.outcome: str | None = None
@@ -207,18 +219,24 @@ class CallSession:
         self._utterance = bytearray()
         self._last_voiced_wall = 0.0
         self._voiced_end = 0  # bytes into the utterance at its last voiced frame
+        # The pauses between clauses the caller went on after, in this utterance: (voice ended, voice resumed) bytes.
+        self._clause_pauses: list[tuple[int, int]] = []
         self._utterance_overlapped_ai = False
         self._interrupted_ai = False  # this utterance has already cut the AI off
         self._stream = StreamingTranscript(call.language)
         self._generation = 0
         self._partial: _Partial | None = None
-        self._pass: asyncio.Task[None] | None = None
+        self._pass: asyncio.Task[None] | None = None  # the latest pass started
+        self._final_pass: asyncio.Task[None] | None = None  # the latest started in a pause (may overlap a partial)
+        self._final_pass_voiced_end = 0  # the caller's last voiced frame when it started (bytes)
+        self._passes: list[asyncio.Task[None]] = []  # passes started, some maybe still running
         self._pass_started_bytes = 0
         self._final_wanted = False
         self._prepared: _Prepared | None = None
         # The longest pause the caller went on after (mid-line), so far in the call: the end-of-turn policy waits
         # that out. A turn the loop ended just before the caller went on counts too (audio time of its last word).
         self._caller_pause_ms = 0
+        self._caller_seen_pausing = False  # they went on after a pause of COMMIT_PAUSE_MS or more
         self._last_turn_voiced_ms: int | None = None
         self._respond: asyncio.Task[None] | None = None
         self._playback: _Playback | None = None
@@ -252,9 +270,12 @@ class CallSession:
             del self._preroll[:-PREROLL_FRAMES]
         if voiced and self.detector.in_speech:
             self._last_voiced_wall = self.clock()
-            self._voiced_end = len(self._utterance)
             if gap_ms:  # the caller goes on after a pause
+                if gap_ms >= COMMIT_PAUSE_MS:
+                    self._clause_pauses.append((self._voiced_end, len(self._utterance) - len(frame)))
                 self._caller_went_on(gap_ms)
+            self._voiced_end = len(self._utterance)
+            if gap_ms:
                 self._final_wanted = False
                 self._commit_pause()
 
@@ -307,27 +328,40 @@ class CallSession:
         self._utterance_overlapped_ai = self.ai_speaking
         self._interrupted_ai = False
         self._stream = StreamingTranscript(self.call.language)
+        self._clause_pauses = []
 
     def _turn_may_end(self) -> bool:
         """The policy's verdict on the silence so far, given the transcript of the whole utterance if known."""
         partial = self._partial
         text = partial.text if _complete(partial, self._generation, self._voiced_end) and partial else None
-        return self.policy.ends_turn(text, self.call.language, self.detector.silence_ms, self._caller_pause_ms)
+        return self.policy.ends_turn(
+            text,
+            self.call.language,
+            self.detector.silence_ms,
+            self._caller_pause_ms,
+            caller_seen_pausing=self._caller_seen_pausing,
+        )
 
     def _caller_went_on(self, pause_ms: int) -> None:
         """The caller spoke again after ``pause_ms`` of silence without yielding: they pause that long mid-line."""
         self._caller_pause_ms = max(self._caller_pause_ms, pause_ms)
+        self._caller_seen_pausing |= pause_ms >= COMMIT_PAUSE_MS
 
     def _commit_pause(self) -> None:
-        """The caller went on after a pause: the pass made in that pause heard its clause whole; settle it."""
+        """The caller went on after a pause: a pass that heard everything before it heard its clause whole; settle it.
+
+        Whether the pass started at the first silent frame or later, what counts is the pause that followed: a stop
+        inside a word is shorter than COMMIT_PAUSE_MS, a clause boundary is not.
+        """
         partial = self._partial
         if (
             self.streaming
             and partial is not None
             and partial.generation == self._generation
             and partial.final
-            and partial.silence_ms >= COMMIT_PAUSE_MS
             and partial.tail_start == self._stream.tail_start
+            # The pass's audio ended inside such a pause (it may finish after the caller made more, shorter stops).
+            and any(start <= partial.covered_bytes <= end for start, end in self._clause_pauses)
         ):
             self._stream.commit_through(partial.covered_bytes, partial.tail_text)
 
@@ -341,21 +375,45 @@ class CallSession:
         return self.audio_ms < playback.ends_at_ms
 
     def _maybe_start_pass(self) -> None:
-        if self._pass is not None and not self._pass.done():
-            return
         size = len(self._utterance)
         if size == 0:
             return
         want_final = self._final_wanted and not _complete(self._partial, self._generation, self._voiced_end)
+        if want_final and self.streaming:
+            # The pass at a pause decides the end of the turn: it does not wait for a partial still running (the
+            # recogniser runs two passes at once), nor for a pass made in an earlier, shorter pause.
+            self._passes = [task for task in self._passes if not task.done()]
+            if len(self._passes) >= MAX_PASSES_AT_ONCE or (
+                _running(self._final_pass) and self._final_pass_voiced_end == self._voiced_end
+            ):
+                return
+        elif _running(self._pass):
+            return
         new_ms = (size - self._pass_started_bytes) / _BYTES_PER_MS
-        if not want_final and (new_ms < PARTIAL_EVERY_MS or size / _BYTES_PER_MS < MIN_PARTIAL_MS):
+        if not want_final and (
+            new_ms < PARTIAL_EVERY_MS or size / _BYTES_PER_MS < MIN_PARTIAL_MS or not self._partials_useful(size)
+        ):
             return
         final = self.detector.silence_ms > 0 or not self.detector.in_speech
         self._pass_started_bytes = size
-        self._pass = self._spawn(
+        task = self._spawn(
             self._run_pass(bytes(self._utterance), self._generation, final, silence_ms=self.detector.silence_ms),
             "stt-pass",
         )
+        self._pass = task
+        self._passes.append(task)
+        if final:
+            self._final_pass, self._final_pass_voiced_end = task, self._voiced_end
+
+    def _partials_useful(self, size: int) -> bool:
+        """Whether a pass while the caller speaks earns its CPU (streaming: the pass at the pause hears the clause).
+
+        It does over the AI's voice (a backchannel must not cut the AI off), and over a tail long enough for
+        agreement to commit. Otherwise it would only compete with the pass at the next pause, the one that decides.
+        """
+        if not self.streaming:
+            return True
+        return self.ai_speaking or self._stream.wants_timestamps(size)
 
     async def _run_pass(self, audio: bytes, generation: int, final: bool, *, silence_ms: int = 0) -> None:
         started = self.clock()
@@ -438,9 +496,10 @@ class CallSession:
 
     async def _transcribe_now(self, utterance: _Utterance) -> str:
         """The whole utterance's text: the final pass if it ran, else a pass now."""
-        if self._pass is not None and not self._pass.done():
-            with contextlib.suppress(Exception):
-                await self._pass
+        for running in (self._pass, self._final_pass):
+            if _running(running):
+                with contextlib.suppress(Exception):
+                    await running  # type: ignore[misc]  # _running checked it is a task
         partial = self._partial
         if partial is not None and _complete(partial, utterance.generation, utterance.voiced_end):
             return partial.text
@@ -505,17 +564,18 @@ class CallSession:
             partial = self._partial
             if partial is not None and _complete(partial, generation, utterance.voiced_end):
                 return partial.text, False
-            if (self._pass is None or self._pass.done()) and not started_final:
+            waiting_for = self._final_pass if self.streaming else self._pass
+            if not _running(waiting_for) and not started_final:
                 # The pass at the pause heard less than the whole utterance (or none ran): hear all of it now.
                 started_final = True
-                self._pass = self._spawn(
+                waiting_for = self._pass = self._final_pass = self._spawn(
                     self._run_pass(utterance.audio, generation, final=True, silence_ms=COMMIT_PAUSE_MS), "stt-pass"
                 )
             remaining = deadline - loop.time()
-            if remaining <= 0 or self._pass is None or self._pass.done():
+            if remaining <= 0 or waiting_for is None or waiting_for.done():
                 break
             with contextlib.suppress(Exception):  # a timeout here only means: decide without it
-                await asyncio.wait_for(asyncio.shield(self._pass), remaining)
+                await asyncio.wait_for(asyncio.shield(waiting_for), remaining)
         partial = self._partial
         if self._usable_partial(partial, generation, size):
             assert partial is not None

@@ -13,7 +13,8 @@ which the loop has anyway (a pass starts at the first 100 ms of silence):
 Neither the transcript nor the pitch tells a thinking pause (280-660 ms at a comma) from an end well enough
 (docs/voice-loop.md: Whisper base punctuates a streamed clause about as often at a pause as at an end). The caller's
 own habit does: a caller seen going on after a long pause gets their longest pause plus a margin waited out, whatever
-the verdict; a fluent caller keeps the short holds. Pure functions: no I/O, no clock.
+the verdict; a caller seen pausing only briefly gets a shorter hold than an unknown one. Pure functions: no I/O, no
+clock.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _CLOSING_QUOTES = "\"'”’)）】」』"
 ZH_DANGLING = (
     "因为", "所以", "但是", "可是", "不过", "而且", "并且", "然后", "如果", "虽然", "就是", "比如", "包括", "还有",
     "以及", "或者", "另外", "首先", "其次", "同时", "只要", "只是", "为了", "关于", "通过", "根据", "我们", "我是",
-    "这边", "这个", "那个", "一个", "一款", "一些", "一下", "现在", "和", "跟", "与", "及", "或", "把", "被", "给",
+    "这边", "这个", "那个", "一个", "一款", "一些", "现在", "和", "跟", "与", "及", "或", "把", "被", "给",
     "对", "从", "向", "在", "是", "的话", "就", "还", "也", "都", "您", "你", "我", "请",
 )  # fmt: skip
 # A turn that is nothing but an opener (a greeting, "好的", "那好吧" before the goodbye) is the start of a line: callers
@@ -114,6 +115,11 @@ class TurnPolicy:
     pausing_caller_ms: int = 240
     pause_margin_ms: int = 120
     pausing_cap_ms: int = 800
+    # A caller seen going on after pauses, all shorter than that, is fluent: a transcript that is merely unsure (or
+    # not known yet) waits out their longest pause plus the margin, at least this long, not the unknown caller's
+    # hold. Most line ends read "unsure" (Whisper base seldom punctuates a streamed clause), so this is where a
+    # fluent caller's answer comes sooner.
+    fluent_floor_ms: int = 240
     fixed_ms: int | None = None
 
     @property
@@ -123,22 +129,35 @@ class TurnPolicy:
             return self.fixed_ms
         return max(self.complete_ms, self.unsure_ms, self.incomplete_ms, self.no_text_ms, self.pausing_cap_ms)
 
-    def silence_needed(self, text: str | None, language: str, caller_pause_ms: int = 0) -> int:
-        """``caller_pause_ms``: the longest pause this caller went on after, so far in the call."""
+    def silence_needed(
+        self, text: str | None, language: str, caller_pause_ms: int = 0, *, caller_seen_pausing: bool = False
+    ) -> int:
+        """``caller_pause_ms``: the longest pause this caller went on after, so far in the call;
+        ``caller_seen_pausing``: they have gone on after at least one pause (so ``caller_pause_ms`` says something)."""
         if self.fixed_ms is not None:
             return self.fixed_ms
-        if text is None:
-            needed = self.no_text_ms
-        else:
-            verdict = completeness(text, language)
-            needed = {
-                Completeness.COMPLETE: self.complete_ms,
-                Completeness.INCOMPLETE: self.incomplete_ms,
-                Completeness.UNSURE: self.unsure_ms,
-            }[verdict]
+        verdict = None if text is None else completeness(text, language)
+        needed = {
+            None: self.no_text_ms,
+            Completeness.COMPLETE: self.complete_ms,
+            Completeness.INCOMPLETE: self.incomplete_ms,
+            Completeness.UNSURE: self.unsure_ms,
+        }[verdict]
         if caller_pause_ms >= self.pausing_caller_ms:
             needed = max(needed, min(self.pausing_cap_ms, caller_pause_ms + self.pause_margin_ms))
+        elif caller_seen_pausing and verdict in (None, Completeness.UNSURE):
+            needed = min(needed, max(self.fluent_floor_ms, caller_pause_ms + self.pause_margin_ms))
         return needed
 
-    def ends_turn(self, text: str | None, language: str, silence_ms: int, caller_pause_ms: int = 0) -> bool:
-        return silence_ms >= self.silence_needed(text, language, caller_pause_ms)
+    def ends_turn(
+        self,
+        text: str | None,
+        language: str,
+        silence_ms: int,
+        caller_pause_ms: int = 0,
+        *,
+        caller_seen_pausing: bool = False,
+    ) -> bool:
+        return silence_ms >= self.silence_needed(
+            text, language, caller_pause_ms, caller_seen_pausing=caller_seen_pausing
+        )
