@@ -89,6 +89,9 @@ def serve(mode: str, port: int, data_dir: str, engine_url: str | None, loop: str
         # The AI's voice does not change latency (prepared audio is played from memory either way); Kokoro's
         # start-up rendering of lines missing from its cache would only compete with the calls for the CPU.
         tts_natural_voice=os.environ.get("VOICE_BENCH_NATURAL_VOICE") == "1",
+        # The capacity part measures how many calls one process holds: the deployed cap (MEDIA_MAX_SESSIONS) would
+        # refuse most of them.
+        media_max_sessions=10_000,
         conversation_engine_url=engine_url or f"http://127.0.0.1:{free_port()}",
         profile_analytics_url=f"http://127.0.0.1:{free_port()}",
         log_level="WARNING",
@@ -550,7 +553,8 @@ def measure_churn(server: Server, churn: int, processes: int) -> None:
 
 
 def capacity_run(levels: list[int], churn: int, processes: int) -> None:
-    server = Server("standin")
+    # The overhead below subtracts a fixed 300 ms end of turn: the loop runs with that rule here (TURN_POLICY=fixed).
+    server = Server("standin", loop="old")
     try:
         server.wait_prepared()
         baseline = server.rss_mb()
