@@ -231,7 +231,6 @@ def policy_report(whisper: WhisperSpeechToText) -> None:
 
 # ---------------------------------------------------------------- end of turn at natural pauses (--turns)
 TURN_ROWS = Path(os.environ.get("TURN_ROWS") or Path(__file__).resolve().parents[1] / "var" / "turn-rows.jsonl")
-PAUSE_PASS_STARTS_MS = PAUSE_PASS_MS  # the streaming loop starts the pass that decides after this much silence
 
 
 def turn_rows(whisper: WhisperSpeechToText) -> list[dict[str, Any]]:
@@ -250,7 +249,7 @@ def turn_rows(whisper: WhisperSpeechToText) -> list[dict[str, Any]]:
     jobs += [("train", "en-US", text) for text in script_lines("en-US")]
     jobs += [("held-out", "en-US", line.text) for line in held if line.language == "en-US"]
     piper = PiperTextToSpeech() if any(language == "en-US" for _, language, _ in jobs) else None
-    silence = bytes(PAUSE_PASS_STARTS_MS * 32)
+    silence = bytes(PAUSE_PASS_MS * 32)
     preroll = bytes(200 * 32)
     for set_name, language, text in jobs:
         if language == "zh-CN":
@@ -286,7 +285,7 @@ def end_of_turn_ms(
     """When the loop would end the turn at this clause end: the policy before the pass at the pause is done, then
     with its transcript (``caller_pause_ms``: the longest pause this caller went on after, earlier in the call)."""
     language = str(row["language"])
-    ready = PAUSE_PASS_STARTS_MS + (row["pass_ms"] if pass_ms is None else pass_ms)
+    ready = PAUSE_PASS_MS + (row["pass_ms"] if pass_ms is None else pass_ms)
     seen = caller_pause_ms > 0  # the rows' pauses are all clause pauses (280 ms or more)
     before = policy.silence_needed(None, language, caller_pause_ms, caller_seen_pausing=seen)
     if before <= ready:

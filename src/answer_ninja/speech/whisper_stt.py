@@ -109,13 +109,13 @@ class WhisperSpeechToText:
             tokenizer = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=code)
             self._prompts[code] = (tokenizer, [*tokenizer.sot_sequence, tokenizer.no_timestamps])
         # CTranslate2 runs one request at a time per replica: a pass waits here rather than queueing in C++.
-        self._lock = threading.BoundedSemaphore(workers)
+        self._replicas = threading.BoundedSemaphore(workers)
 
     def transcribe_sync(self, pcm: bytes, language: str) -> str:
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         audio = audio[-_MAX_SECONDS * _SAMPLE_RATE :]
         whisper_language = _WHISPER_LANGUAGE.get(language, "en")
-        with self._lock:
+        with self._replicas:
             if self.window == "fit":
                 text = self._transcribe_fitted(audio, whisper_language)
             else:
@@ -136,7 +136,7 @@ class WhisperSpeechToText:
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         audio = audio[-_MAX_SECONDS * _SAMPLE_RATE :]
         whisper_language = _WHISPER_LANGUAGE.get(language, "en")
-        with self._lock:
+        with self._replicas:
             transcript = self._decode_tail(audio, whisper_language, prompt, timestamps)
         if not language.startswith("zh"):
             return transcript

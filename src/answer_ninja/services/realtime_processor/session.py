@@ -229,14 +229,13 @@ class CallSession:
         self._pass: asyncio.Task[None] | None = None  # the latest pass started
         self._final_pass: asyncio.Task[None] | None = None  # the latest started in a pause (may overlap a partial)
         self._final_pass_voiced_end = 0  # the caller's last voiced frame when it started (bytes)
-        self._passes: list[asyncio.Task[None]] = []  # passes started, some maybe still running
+        self._passes: list[asyncio.Task[None]] = []  # passes started and maybe still running (pruned as they start)
         self._pass_started_bytes = 0
         self._final_wanted = False
         self._prepared: _Prepared | None = None
         # The longest pause the caller went on after (mid-line), so far in the call: the end-of-turn policy waits
         # that out. A turn the loop ended just before the caller went on counts too (audio time of its last word).
         self._caller_pause_ms = 0
-        self._caller_seen_pausing = False  # they went on after a pause of COMMIT_PAUSE_MS or more
         self._last_turn_voiced_ms: int | None = None
         self._respond: asyncio.Task[None] | None = None
         self._playback: _Playback | None = None
@@ -270,12 +269,11 @@ class CallSession:
             del self._preroll[:-PREROLL_FRAMES]
         if voiced and self.detector.in_speech:
             self._last_voiced_wall = self.clock()
+            pause_start, self._voiced_end = self._voiced_end, len(self._utterance)
             if gap_ms:  # the caller goes on after a pause
                 if gap_ms >= COMMIT_PAUSE_MS:
-                    self._clause_pauses.append((self._voiced_end, len(self._utterance) - len(frame)))
+                    self._clause_pauses.append((pause_start, self._voiced_end - len(frame)))
                 self._caller_went_on(gap_ms)
-            self._voiced_end = len(self._utterance)
-            if gap_ms:
                 self._final_wanted = False
                 self._commit_pause()
 
@@ -339,13 +337,12 @@ class CallSession:
             self.call.language,
             self.detector.silence_ms,
             self._caller_pause_ms,
-            caller_seen_pausing=self._caller_seen_pausing,
+            caller_seen_pausing=self._caller_pause_ms >= COMMIT_PAUSE_MS,
         )
 
     def _caller_went_on(self, pause_ms: int) -> None:
         """The caller spoke again after ``pause_ms`` of silence without yielding: they pause that long mid-line."""
         self._caller_pause_ms = max(self._caller_pause_ms, pause_ms)
-        self._caller_seen_pausing |= pause_ms >= COMMIT_PAUSE_MS
 
     def _commit_pause(self) -> None:
         """The caller went on after a pause: a pass that heard everything before it heard its clause whole; settle it.
@@ -382,8 +379,7 @@ class CallSession:
         if want_final and self.streaming:
             # The pass at a pause decides the end of the turn: it does not wait for a partial still running (the
             # recogniser runs two passes at once), nor for a pass made in an earlier, shorter pause.
-            self._passes = [task for task in self._passes if not task.done()]
-            if len(self._passes) >= MAX_PASSES_AT_ONCE or (
+            if len(self._running_passes()) >= MAX_PASSES_AT_ONCE or (
                 _running(self._final_pass) and self._final_pass_voiced_end == self._voiced_end
             ):
                 return
@@ -396,14 +392,19 @@ class CallSession:
             return
         final = self.detector.silence_ms > 0 or not self.detector.in_speech
         self._pass_started_bytes = size
-        task = self._spawn(
-            self._run_pass(bytes(self._utterance), self._generation, final, silence_ms=self.detector.silence_ms),
-            "stt-pass",
-        )
+        self._start_pass(bytes(self._utterance), self._generation, final, silence_ms=self.detector.silence_ms)
+
+    def _start_pass(self, audio: bytes, generation: int, final: bool, *, silence_ms: int) -> asyncio.Task[None]:
+        """Run a pass over ``audio`` (utterance ``generation`` as far as heard) and keep track of it."""
+        task = self._spawn(self._run_pass(audio, generation, final, silence_ms=silence_ms), "stt-pass")
         self._pass = task
-        self._passes.append(task)
+        self._passes = [*self._running_passes(), task]
         if final:
             self._final_pass, self._final_pass_voiced_end = task, self._voiced_end
+        return task
+
+    def _running_passes(self) -> list[asyncio.Task[None]]:
+        return [task for task in self._passes if not task.done()]
 
     def _partials_useful(self, size: int) -> bool:
         """Whether a pass while the caller speaks earns its CPU (streaming: the pass at the pause hears the clause).
@@ -496,10 +497,9 @@ class CallSession:
 
     async def _transcribe_now(self, utterance: _Utterance) -> str:
         """The whole utterance's text: the final pass if it ran, else a pass now."""
-        for running in (self._pass, self._final_pass):
-            if _running(running):
-                with contextlib.suppress(Exception):
-                    await running  # type: ignore[misc]  # _running checked it is a task
+        for running in self._running_passes():
+            with contextlib.suppress(Exception):
+                await running
         partial = self._partial
         if partial is not None and _complete(partial, utterance.generation, utterance.voiced_end):
             return partial.text
@@ -568,9 +568,7 @@ class CallSession:
             if not _running(waiting_for) and not started_final:
                 # The pass at the pause heard less than the whole utterance (or none ran): hear all of it now.
                 started_final = True
-                waiting_for = self._pass = self._final_pass = self._spawn(
-                    self._run_pass(utterance.audio, generation, final=True, silence_ms=COMMIT_PAUSE_MS), "stt-pass"
-                )
+                waiting_for = self._start_pass(utterance.audio, generation, final=True, silence_ms=COMMIT_PAUSE_MS)
             remaining = deadline - loop.time()
             if remaining <= 0 or waiting_for is None or waiting_for.done():
                 break

@@ -75,15 +75,15 @@ class CsvContacts:
         self.name_col: int | None = None
 
     def feed(self, lines: list[str]) -> list[tuple[str, str]]:
-        contacts: list[tuple[str, str]] = []
         # Lines end in \n, \r\n or (old Mac exports) a bare \r: each \r ends a line too, so csv never meets one.
         rows = csv.reader(part for line in lines for part in line.rstrip("\r").split("\r"))
         try:
-            return self._contacts(rows, contacts)
+            return self._contacts(rows)
         except csv.Error as error:  # e.g. a field larger than csv's limit: the file, not the server, is at fault
             raise ContactFileError(f"content: not readable as CSV ({error})") from None
 
-    def _contacts(self, rows: Iterator[list[str]], contacts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def _contacts(self, rows: Iterator[list[str]]) -> list[tuple[str, str]]:
+        contacts: list[tuple[str, str]] = []
         for row in rows:
             if not any(cell.strip() for cell in row):
                 continue
